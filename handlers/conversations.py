@@ -1,0 +1,298 @@
+"""Conversations: create, update (name, description, participants), leave, list, search, and
+the participants of several conversations at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.base import Context, Delivery, Outcome, Session
+from handlers.conversation_events import (
+    ADDED_PARTICIPANT,
+    CREATED,
+    KICKED,
+    LEFT_PARTICIPANTS,
+    REMOVED_PARTICIPANT,
+    UPDATED,
+    conversation_wire,
+    participant_change_delivery,
+    system_delivery,
+)
+from handlers.participation import conversation_of_participant
+from protocol.errors import (
+    CONVERSATION_TYPE_MISSING,
+    CONVERSATION_TYPE_WRONG,
+    PARTICIPANT_LIMIT,
+    PARTICIPANTS_MISSING,
+    TOO_MANY_IN_PRIVATE,
+    USER_NOT_FOUND,
+    error,
+    forbidden,
+    validation,
+)
+from schemas.common import TimeRange, new_id, now_ms
+from schemas.conversations import (
+    ConversationCreate,
+    ConversationDelete,
+    ConversationList,
+    ConversationSearch,
+    ConversationUpdate,
+    GetParticipantsByCids,
+)
+from schemas.documents import Conversation, Message, User
+from storage.errors import DuplicateError
+
+PRIVATE = "u"
+GROUP = "g"
+
+NAME_REQUIRED = "'name' is required."
+PRIVATE_PARTICIPANTS_FIXED = "The participants of a private conversation cannot be changed."
+PRIVATE_NAME_FIXED = "A private conversation cannot be renamed."
+ADD_AND_REMOVE = "A user cannot be added and removed at the same time."
+
+
+async def _users_of_organization(ctx: Context, session: Session, user_ids: list[str]) -> list[User]:
+    """The users, in the order asked; any id unknown in the caller's organization is refused."""
+    if not user_ids:
+        return []
+    found = {user.id: user for user in await ctx.storage.users.get_many(session.organization_id, user_ids)}
+    if any(user_id not in found for user_id in user_ids):
+        raise error(USER_NOT_FOUND)
+    return [found[user_id] for user_id in user_ids]
+
+
+def _is_blank(text: str | None) -> bool:
+    return text is None or not text.strip()
+
+
+# -- create --------------------------------------------------------------------------------------
+
+
+async def conversation_create(ctx: Context, payload: ConversationCreate) -> Outcome:
+    """Creates a private (`u`, two people) or group (`g`) conversation; the caller is always a
+    participant (and the owner). A private pair has one conversation: creating it again returns it."""
+    session = ctx.require_session()
+    if payload.type is None:
+        raise error(CONVERSATION_TYPE_MISSING)
+    if payload.type not in (PRIVATE, GROUP):
+        raise error(CONVERSATION_TYPE_WRONG)
+    if payload.participants is None:
+        raise error(PARTICIPANTS_MISSING)
+    others = [uid for uid in dict.fromkeys(payload.participants) if uid != session.user_id]
+    if not others:
+        raise error(PARTICIPANTS_MISSING)
+    if payload.type == PRIVATE:
+        if len(others) > 1:
+            raise error(TOO_MANY_IN_PRIVATE)
+        await _users_of_organization(ctx, session, others)
+        return await _create_private(ctx, session, others[0])
+    if _is_blank(payload.name):
+        raise validation(NAME_REQUIRED)
+    if len(others) + 1 > ctx.settings.conversation_max_participants:
+        raise error(PARTICIPANT_LIMIT)
+    await _users_of_organization(ctx, session, others)
+    now = now_ms()
+    conversation = Conversation(
+        id=new_id(), organization_id=session.organization_id, type=GROUP, name=payload.name,
+        description=payload.description, owner_id=session.user_id, created_at=now, updated_at=now,
+    )
+    await ctx.storage.conversations.create(conversation, [session.user_id, *others])
+    return _announce_created(ctx, session, conversation, [session.user_id, *others])
+
+
+async def _create_private(ctx: Context, session: Session, opponent_id: str) -> Outcome:
+    storage = ctx.storage.conversations
+    private_key = ":".join(sorted([session.user_id, opponent_id]))
+    existing = await storage.find_private(session.organization_id, private_key)
+    if existing is None:
+        now = now_ms()
+        conversation = Conversation(
+            id=new_id(), organization_id=session.organization_id, type=PRIVATE, owner_id=session.user_id,
+            opponent_id=opponent_id, private_key=private_key, created_at=now, updated_at=now,
+        )
+        try:
+            await storage.create(conversation, [session.user_id, opponent_id])
+            return _announce_created(ctx, session, conversation, [session.user_id, opponent_id])
+        except DuplicateError:  # the other side created it at the same moment
+            existing = await storage.find_private(session.organization_id, private_key)
+            if existing is None:
+                raise
+    # The pair already talks: hand back their conversation (re-joining it if the caller had left).
+    await storage.add_participants(session.organization_id, existing.id, [session.user_id], now_ms())
+    participant_ids = await storage.participant_ids(session.organization_id, existing.id)
+    return Outcome(reply={"conversation": conversation_wire(existing, participant_ids)})
+
+
+def _announce_created(
+    ctx: Context, session: Session, conversation: Conversation, participant_ids: list[str]
+) -> Outcome:
+    """Replies with the new conversation and tells every participant's devices, except the
+    socket that created it (it has the reply)."""
+    event = system_delivery(participant_ids, conversation, participant_ids, session.user_id, CREATED,
+                            skip_connection=ctx.connection_id)
+    return Outcome(reply={"conversation": conversation_wire(conversation, participant_ids)}, deliveries=[event])
+
+
+# -- update --------------------------------------------------------------------------------------
+
+
+async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outcome:
+    """Renames or describes a conversation (any participant of a group) and adds or removes
+    participants (the owner only). Added users are told `conversation_updated`, removed ones
+    `conversation_kicked`; each change of participants is recorded as a message in the group."""
+    session = ctx.require_session()
+    conversation = await conversation_of_participant(ctx.services, session, payload.id)
+    change = payload.participants
+    add = list(dict.fromkeys(change.add)) if change else []
+    remove = [uid for uid in dict.fromkeys(change.remove) if uid != session.user_id] if change else []
+    if conversation.type == PRIVATE:
+        if add or remove:
+            raise validation(PRIVATE_PARTICIPANTS_FIXED)
+        if payload.name is not None:
+            raise validation(PRIVATE_NAME_FIXED)
+    if (add or remove) and conversation.owner_id != session.user_id:
+        raise forbidden()
+    if payload.name is not None and _is_blank(payload.name):
+        raise validation(NAME_REQUIRED)
+    if set(add) & set(remove):
+        raise validation(ADD_AND_REMOVE)
+
+    storage = ctx.storage.conversations
+    org = session.organization_id
+    before = await storage.participant_ids(org, conversation.id)
+    add = [uid for uid in add if uid not in before]
+    remove = [uid for uid in remove if uid in before]
+    if add and len(set(before) - set(remove)) + len(add) > ctx.settings.conversation_max_participants:
+        raise error(PARTICIPANT_LIMIT)
+    added_users = await _users_of_organization(ctx, session, add)
+    removed_users = await ctx.storage.users.get_many(org, remove) if remove else []
+
+    fields: dict[str, Any] = {}
+    if payload.name is not None:
+        fields["name"] = payload.name
+    if payload.description is not None:
+        fields["description"] = payload.description
+    if fields:
+        fields["updated_at"] = now_ms()
+        conversation = await storage.update(org, conversation.id, fields) or conversation
+    removed_ids = await storage.remove_participants(org, conversation.id, remove)
+    added_ids = await storage.add_participants(org, conversation.id, add, now_ms())
+    participant_ids = await storage.participant_ids(org, conversation.id)
+
+    # The recorded messages move the conversation's activity: store them before reading it back,
+    # so the reply and the events show the same conversation.
+    messages: list[Delivery] = []
+    for user in removed_users:
+        if user.id in removed_ids:
+            messages.append(await participant_change_delivery(
+                ctx.services, conversation, session.user_id, user, REMOVED_PARTICIPANT, participant_ids))
+    for user in added_users:
+        if user.id in added_ids:
+            messages.append(await participant_change_delivery(
+                ctx.services, conversation, session.user_id, user, ADDED_PARTICIPANT, participant_ids))
+    conversation = await storage.get(org, conversation.id) or conversation
+
+    events: list[Delivery] = []
+    if fields:
+        informed = [uid for uid in participant_ids if uid not in added_ids]
+        events.append(system_delivery(informed, conversation, participant_ids, session.user_id, UPDATED,
+                                      skip_connection=ctx.connection_id))
+    if added_ids:
+        events.append(system_delivery(added_ids, conversation, participant_ids, session.user_id, UPDATED))
+    if removed_ids:
+        events.append(system_delivery(removed_ids, conversation, participant_ids, session.user_id, KICKED))
+    return Outcome(reply={"conversation": conversation_wire(conversation, participant_ids)},
+                   deliveries=events + messages)
+
+
+# -- delete (leave) ------------------------------------------------------------------------------
+
+
+async def conversation_delete(ctx: Context, payload: ConversationDelete) -> Outcome:
+    """The caller leaves the conversation. The others of a group see a "has left" message and,
+    if the owner left, the earliest remaining participant becomes the owner. The conversation is
+    deleted when its last participant leaves."""
+    session = ctx.require_session()
+    conversation = await conversation_of_participant(ctx.services, session, payload.id)
+    storage = ctx.storage.conversations
+    org = session.organization_id
+    await storage.remove_participants(org, conversation.id, [session.user_id])
+    remaining = await storage.participant_ids(org, conversation.id)
+    if not remaining:
+        await storage.delete(org, conversation.id)
+        return Outcome(reply={"success": True})
+    if conversation.type != GROUP:
+        return Outcome(reply={"success": True})
+    deliveries: list[Delivery] = []
+    user = await ctx.storage.users.get(org, session.user_id)
+    if user is not None:
+        deliveries.append(await participant_change_delivery(
+            ctx.services, conversation, session.user_id, user, LEFT_PARTICIPANTS, remaining))
+    if conversation.owner_id == session.user_id:
+        conversation = await storage.update(org, conversation.id, {"owner_id": remaining[0]}) or conversation
+        # Before the "has left" message: clients learn the new owner first.
+        deliveries.insert(0, system_delivery(remaining, conversation, remaining, session.user_id, UPDATED))
+    return Outcome(reply={"success": True}, deliveries=deliveries)
+
+
+# -- list, search, participants ------------------------------------------------------------------
+
+
+def _page_limit(ctx: Context, limit: int | None) -> int:
+    page = ctx.settings.conversation_preload_count
+    return min(limit, page) if limit is not None else page
+
+
+def _range(updated_at: TimeRange | None) -> dict[str, int | None]:
+    return {"updated_gt": updated_at.gt if updated_at else None,
+            "updated_lt": updated_at.lt if updated_at else None}
+
+
+async def conversation_list(ctx: Context, payload: ConversationList) -> Outcome:
+    """The caller's conversations, most recent activity first, each with its last visible
+    message and how many messages the caller has not read."""
+    session = ctx.require_session()
+    org = session.organization_id
+    conversations = await ctx.storage.conversations.list_for_user(
+        org, session.user_id, limit=_page_limit(ctx, payload.limit), **_range(payload.updated_at)
+    )
+    messages = ctx.storage.messages
+    last: dict[str, Message] = {}
+    for conversation in conversations:
+        message = await messages.last_visible(org, conversation.id, session.user_id)
+        if message is not None:
+            last[conversation.id] = message
+    read = await messages.read_by_others(org, list(last.values())) if last else set()
+    result: list[dict[str, Any]] = []
+    for conversation in conversations:
+        wire = conversation.to_wire()
+        message = last.get(conversation.id)
+        if message is not None:
+            wire["last_message"] = message.to_wire("read" if message.id in read else "sent")
+        wire["unread_messages_count"] = await messages.unread_count(org, conversation.id, session.user_id)
+        result.append(wire)
+    return Outcome(reply={"conversations": result})
+
+
+async def conversation_search(ctx: Context, payload: ConversationSearch) -> Outcome:
+    """The caller's conversations whose name starts with `name` (case-insensitive)."""
+    session = ctx.require_session()
+    conversations = await ctx.storage.conversations.search_for_user(
+        session.organization_id, session.user_id, payload.name, limit=_page_limit(ctx, payload.limit),
+        **_range(payload.updated_at),
+    )
+    return Outcome(reply={"conversations": [conversation.to_wire() for conversation in conversations]})
+
+
+async def get_participants_by_cids(ctx: Context, payload: GetParticipantsByCids) -> Outcome:
+    """The participants of the given conversations the caller takes part in (others are left
+    out): the users once each, and cid -> participant ids."""
+    session = ctx.require_session()
+    org = session.organization_id
+    by_cid = await ctx.storage.conversations.participant_ids_by_cids(org, list(dict.fromkeys(payload.cids)))
+    visible = {cid: ids for cid, ids in by_cid.items() if session.user_id in ids}
+    user_ids = list(dict.fromkeys(uid for ids in visible.values() for uid in ids))
+    users = {user.id: user for user in await ctx.storage.users.get_many(org, user_ids)} if user_ids else {}
+    return Outcome(reply={
+        "users": [users[uid].to_wire() for uid in user_ids if uid in users],
+        "conversations": visible,
+    })

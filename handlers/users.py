@@ -1,0 +1,145 @@
+"""The user packets: create an account, edit or delete your own, and find other users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.base import Context, Delivery, Outcome, Session, SessionChange
+from handlers.contacts import rematch_user
+from handlers.conversation_events import LEFT_PARTICIPANTS, UPDATED, participant_change_delivery, system_delivery
+from protocol.errors import (
+    LOGIN_EXISTS,
+    ORGANIZATION_NOT_FOUND,
+    USER_NOT_FOUND,
+    WRONG_CURRENT_PASSWORD,
+    error,
+    validation,
+)
+from schemas.common import new_id, now_ms
+from schemas.documents import User
+from schemas.users import GetUsersByIds, UserCreate, UserDelete, UserEdit, UserSearch
+from storage.errors import DuplicateError
+
+# Profile fields `user_edit` may set; absent ones are left alone.
+EDITABLE = ("login", "first_name", "last_name", "email", "phone")
+
+
+async def user_create(ctx: Context, payload: UserCreate) -> Outcome:
+    """Creates an account in the given organization (the default one when absent). Needs no
+    session; a login, email or phone already used in that organization is refused."""
+    organization_id = payload.organization_id or ctx.services.default_organization_id
+    if payload.organization_id is not None and await ctx.storage.organizations.get(organization_id) is None:
+        raise error(ORGANIZATION_NOT_FOUND)
+    created = now_ms()
+    user = User(
+        id=new_id(), organization_id=organization_id, login=payload.login,
+        password_hash=await ctx.services.passwords.hash(payload.password),
+        first_name=payload.first_name, last_name=payload.last_name, email=payload.email, phone=payload.phone,
+        created_at=created, updated_at=created,
+    )
+    try:
+        user = await ctx.storage.users.create(user)
+    except DuplicateError as exc:
+        raise error(LOGIN_EXISTS) from exc
+    await rematch_user(ctx.services, None, user)  # contacts holding its email/phone now match it
+    return Outcome(reply={"user": user.to_wire()})
+
+
+async def user_edit(ctx: Context, payload: UserEdit) -> Outcome:
+    """Changes the caller's profile; the password only with the right `current_password`."""
+    session = ctx.require_session()
+    user = await _caller(ctx, session)
+    fields: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name in payload.model_fields_set:
+            fields[name] = getattr(payload, name)
+    if "login" in fields and fields["login"] is None:
+        raise validation("Invalid 'login': it cannot be removed.")
+    if payload.current_password is not None or payload.new_password is not None:
+        if payload.new_password is None:
+            raise validation("'new_password' is required.")
+        if payload.current_password is None:
+            raise validation("'current_password' is required.")
+        if not await ctx.services.passwords.verify(user.password_hash, payload.current_password):
+            raise error(WRONG_CURRENT_PASSWORD)
+        fields["password_hash"] = await ctx.services.passwords.hash(payload.new_password)
+    if not fields:
+        return Outcome(reply={"user": user.to_wire()})
+    fields["updated_at"] = now_ms()
+    try:
+        updated = await ctx.storage.users.update(session.organization_id, session.user_id, fields)
+    except DuplicateError as exc:
+        raise error(LOGIN_EXISTS) from exc
+    if updated is None:
+        raise error(USER_NOT_FOUND)
+    await rematch_user(ctx.services, user, updated)
+    return Outcome(reply={"user": updated.to_wire()})
+
+
+async def user_delete(ctx: Context, payload: UserDelete) -> Outcome:
+    """Deletes the caller's account: every device is logged out (their other sockets closed) and
+    they leave every conversation as `conversation_delete` does (an emptied one is deleted; in a
+    group the others see "<login> has left the group", and a new owner if the owner left). This
+    socket is unbound but stays open."""
+    session = ctx.require_session()
+    storage = ctx.storage
+    user = await _caller(ctx, session)
+    device_ids = await storage.devices.delete_for_user(session.user_id)
+    deliveries = await _leave_every_conversation(ctx, user)
+    await storage.users.delete(session.organization_id, session.user_id)
+    await rematch_user(ctx.services, user, None)
+    others = tuple((session.user_id, device) for device in device_ids if device != session.device_id)
+    return Outcome(reply={"success": True}, deliveries=deliveries,
+                   session_change=SessionChange(unbind=True, close_devices=others))
+
+
+async def _leave_every_conversation(ctx: Context, user: User) -> list[Delivery]:
+    conversations = ctx.storage.conversations
+    org = user.organization_id
+    deliveries: list[Delivery] = []
+    for cid in await conversations.remove_user_everywhere(org, user.id):
+        remaining = await conversations.participant_ids(org, cid)
+        if not remaining:
+            await conversations.delete(org, cid)
+            continue
+        conversation = await conversations.get(org, cid)
+        if conversation is None or conversation.type != "g":
+            continue  # the other user of a private conversation keeps it, silently
+        if conversation.owner_id == user.id:
+            conversation = await conversations.update(org, cid, {"owner_id": remaining[0]}) or conversation
+            deliveries.append(system_delivery(remaining, conversation, remaining, user.id, UPDATED))
+        deliveries.append(await participant_change_delivery(
+            ctx.services, conversation, user.id, user, LEFT_PARTICIPANTS, remaining))
+    return deliveries
+
+
+async def user_search(ctx: Context, payload: UserSearch) -> Outcome:
+    """Users of the caller's organization whose login, first/last name, email or phone starts
+    with `keyword` (case-insensitive); never the caller, never `ignore_ids`."""
+    session = ctx.require_session()
+    page_size = ctx.settings.search_preload_count
+    limit = min(payload.limit or page_size, page_size)
+    ignore_ids = list(dict.fromkeys([*payload.ignore_ids, session.user_id]))
+    time_range = payload.updated_at
+    users = await ctx.storage.users.search(
+        session.organization_id, payload.keyword.strip(), ignore_ids=ignore_ids,
+        updated_gt=time_range.gt if time_range else None, updated_lt=time_range.lt if time_range else None,
+        limit=limit,
+    )
+    return Outcome(reply={"users": [user.to_wire() for user in users]})
+
+
+async def get_users_by_ids(ctx: Context, payload: GetUsersByIds) -> Outcome:
+    """The users of the caller's organization among `ids`, in the order asked; unknown ids and
+    other organizations' users are left out."""
+    session = ctx.require_session()
+    ids = list(dict.fromkeys(payload.ids))
+    found = {user.id: user for user in await ctx.storage.users.get_many(session.organization_id, ids)}
+    return Outcome(reply={"users": [found[uid].to_wire() for uid in ids if uid in found]})
+
+
+async def _caller(ctx: Context, session: Session) -> User:
+    user = await ctx.storage.users.get(session.organization_id, session.user_id)
+    if user is None:
+        raise error(USER_NOT_FOUND)
+    return user

@@ -1,0 +1,123 @@
+"""Stored documents: what the storage adapters take and return. Times are unix milliseconds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import iso
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Organization(Document):
+    id: str
+    name: str
+    is_default: bool = False
+    created_at: int
+    updated_at: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"_id": self.id, "name": self.name, "created_at": iso(self.created_at),
+                "updated_at": iso(self.updated_at)}
+
+
+class User(Document):
+    id: str
+    organization_id: str
+    login: str
+    password_hash: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    recent_activity: int = 0  # unix seconds
+    created_at: int
+    updated_at: int
+
+    def to_wire(self) -> dict[str, Any]:
+        """The public view of a user: never the password hash."""
+        wire: dict[str, Any] = {"_id": self.id, "login": self.login, "organization_id": self.organization_id}
+        for name in ("first_name", "last_name", "email", "phone"):
+            value = getattr(self, name)
+            if value is not None:
+                wire[name] = value
+        wire["recent_activity"] = self.recent_activity
+        wire["created_at"] = iso(self.created_at)
+        wire["updated_at"] = iso(self.updated_at)
+        return wire
+
+    @property
+    def display_name(self) -> str:
+        full = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return full or self.login
+
+
+class DeviceSession(Document):
+    """The tokens currently valid for one (user, device); deleting it revokes them."""
+
+    user_id: str
+    organization_id: str
+    device_id: str
+    access_jti: str
+    refresh_jti: str | None = None
+    updated_at: int
+
+
+class Conversation(Document):
+    id: str
+    organization_id: str
+    type: str  # "u" private, "g" group
+    name: str | None = None
+    description: str | None = None
+    owner_id: str
+    opponent_id: str | None = None
+    private_key: str | None = None  # "<uid>:<uid>" sorted, unique per organization for type "u"
+    last_seq: int = 0
+    created_at: int
+    updated_at: int
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"_id": self.id, "type": self.type, "owner_id": self.owner_id}
+        if self.name is not None:
+            wire["name"] = self.name
+        if self.description is not None:
+            wire["description"] = self.description
+        if self.opponent_id is not None:
+            wire["opponent_id"] = self.opponent_id
+        wire["created_at"] = iso(self.created_at)
+        wire["updated_at"] = iso(self.updated_at)
+        return wire
+
+
+class Message(Document):
+    id: str
+    organization_id: str
+    cid: str
+    from_id: str = Field(alias="from")
+    body: str | None = None
+    x: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] | None = None
+    replied_message_id: str | None = None
+    forwarded_message_id: str | None = None
+    t: int  # unix seconds
+    seq: int  # position in the conversation, assigned at insert
+    created_at: int
+    updated_at: int
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_wire(self, status: str | None = None) -> dict[str, Any]:
+        wire: dict[str, Any] = {"_id": self.id, "cid": self.cid, "from": self.from_id, "t": self.t}
+        for name in ("body", "x", "attachments", "replied_message_id", "forwarded_message_id"):
+            value = getattr(self, name)
+            if value is not None:
+                wire[name] = value
+        if status is not None:
+            wire["status"] = status
+        wire["created_at"] = iso(self.created_at)
+        wire["updated_at"] = iso(self.updated_at)
+        return wire

@@ -1,0 +1,178 @@
+"""The HTTP sidecar (aiohttp): login, logout, health, and the admin routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp_cors
+import orjson
+from aiohttp import web
+
+from handlers import auth
+from handlers.base import Services
+from protocol.errors import ApiError, bad_request, unauthorized
+from server.config import Settings
+from server.connection import CLOSE_LOGGED_OUT
+from server.dispatch import Dispatcher
+from server.file_routes import file_routes
+from server.hub import Hub
+
+log = logging.getLogger(__name__)
+
+REFRESH_COOKIE = "refresh_token"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(exc: ApiError) -> web.Response:
+    return json_response({"error": exc.as_dict()}, status=exc.status)
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal leaves as `{"error": {status, message}}` with the same HTTP status."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("http handler failed: %s %s", request.method, request.path)
+        return error_response(ApiError(500, "Internal server error."))
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request() from exc
+    if not isinstance(body, dict):
+        raise bad_request()
+    return body
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+class HttpSidecar:
+    def __init__(self, settings: Settings, services: Services, hub: Hub, dispatcher: Dispatcher) -> None:
+        self.settings = settings
+        self.services = services
+        self.hub = hub
+        self.dispatcher = dispatcher
+        self.app = web.Application(middlewares=[api_errors], client_max_size=settings.max_frame_size)
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._routes()
+
+    def _routes(self) -> None:
+        from server.admin_http import admin_routes  # here: it imports this module's helpers
+
+        admin_routes(self.app, self.services, self.hub, self.dispatcher.routes)  # not CORS: server-to-server
+        routes = [
+            self.app.router.add_post("/login", self.login),
+            self.app.router.add_post("/logout", self.logout),
+            self.app.router.add_get("/health", self.health),
+            self.app.router.add_get("/health/ready", self.ready),
+            *file_routes(self.app, self.services),
+        ]
+        if self.settings.cors_origins:
+            options = aiohttp_cors.ResourceOptions(
+                allow_credentials=True, expose_headers="*", allow_headers="*", allow_methods="*"
+            )
+            cors = aiohttp_cors.setup(self.app, defaults={o: options for o in self.settings.cors_origins})
+            for route in routes:
+                cors.add(route)
+
+    @property
+    def port(self) -> int:
+        assert self._site is not None and self._site._server is not None
+        sockets = getattr(self._site._server, "sockets", None)
+        assert sockets
+        return int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port)
+        await self._site.start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await read_json(request)
+        device_id = body.get("device_id")
+        token = bearer_token(request)
+        refresh = request.cookies.get(REFRESH_COOKIE)
+        if body.get("login") is not None or body.get("password") is not None:
+            org = body.get("organizationId") or body.get("organization_id")
+            result = await auth.login_with_password(
+                self.services, _text(body.get("login")), _text(body.get("password")),
+                _text(device_id), _text(org),
+            )
+        elif token is not None:
+            result = await auth.login_with_access_token(self.services, token, _text(device_id))
+        elif refresh:
+            result = await auth.login_with_refresh_token(self.services, refresh, _text(device_id))
+        else:
+            raise unauthorized()
+        response = json_response({
+            "user": result.user.to_wire(),
+            "access_token": result.access_token,
+            "expired_at": result.access_expires_at * 1000,
+        })
+        if result.refresh_token is not None:
+            secure = self.settings.ssl_enabled
+            response.set_cookie(
+                REFRESH_COOKIE, result.refresh_token, httponly=True, secure=secure,
+                samesite="None" if secure else "Lax", max_age=self.services.tokens.refresh_ttl, path="/",
+            )
+        return response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        token = bearer_token(request)
+        if token is None:
+            raise unauthorized()
+        claims = await auth.logout(self.services, token)
+        await self.hub.bus.close_device(claims.user_id, claims.device_id, CLOSE_LOGGED_OUT, "Logged out")
+        response = json_response({"success": True})
+        response.del_cookie(REFRESH_COOKIE, path="/")
+        return response
+
+    async def health(self, request: web.Request) -> web.Response:
+        return json_response({"status": "ok"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        try:
+            ok = await self.services.storage.ping()
+        except Exception:
+            log.exception("database ping failed")
+            ok = False
+        if not ok:
+            return json_response({"status": "unavailable", "database": False}, status=503)
+        return json_response({"status": "ok", "database": True})
+
+
+def _text(value: Any) -> str | None:
+    """Login fields must be strings; anything else cannot match an account."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(422, "Invalid data: login fields must be strings.")
+    return value

@@ -1,0 +1,136 @@
+"""Passwords (argon2id) and tokens (JWT access and rotating refresh tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from argon2 import PasswordHasher as Argon2Hasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from protocol.errors import TOKEN_EXPIRED, TOKEN_INCORRECT, error
+from server.config import Settings
+
+
+class PasswordHasher:
+    """argon2id hashing, off the event loop (hashing costs tens of milliseconds by design)."""
+
+    def __init__(self, hasher: Argon2Hasher | None = None) -> None:
+        self._hasher = hasher or Argon2Hasher()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordHasher:
+        return cls(Argon2Hasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        ))
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(check)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    organization_id: str
+    device_id: str
+    jti: str
+    expires_at: int  # unix seconds
+
+
+def load_or_create_secret(data_dir: Path, name: str) -> str:
+    """A secret kept in DATA_DIR, created once; O_EXCL makes concurrent first starts agree."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"{name}.secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.01)  # another process is writing it right now
+        raise RuntimeError(f"{path} is empty") from None
+    value = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+class TokenService:
+    """Issues and checks JWTs. Revocation is the device record's job (see DeviceRepository)."""
+
+    ALGORITHM = "HS256"
+
+    def __init__(self, access_secret: str, refresh_secret: str, access_ttl: int, refresh_ttl: int) -> None:
+        self._access_secret = access_secret
+        self._refresh_secret = refresh_secret
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenService:
+        access = settings.jwt_access_secret or load_or_create_secret(settings.data_dir, "jwt_access")
+        refresh = settings.jwt_refresh_secret or load_or_create_secret(settings.data_dir, "jwt_refresh")
+        return cls(access, refresh, settings.access_token_ttl, settings.refresh_token_ttl)
+
+    def issue_access(self, user_id: str, organization_id: str, device_id: str) -> tuple[str, TokenClaims]:
+        return self._issue(self._access_secret, "access", self.access_ttl, user_id, organization_id, device_id)
+
+    def issue_refresh(self, user_id: str, organization_id: str, device_id: str) -> tuple[str, TokenClaims]:
+        return self._issue(self._refresh_secret, "refresh", self.refresh_ttl, user_id, organization_id, device_id)
+
+    def decode_access(self, token: str) -> TokenClaims:
+        return self._decode(self._access_secret, "access", token)
+
+    def decode_refresh(self, token: str) -> TokenClaims:
+        return self._decode(self._refresh_secret, "refresh", token)
+
+    def _issue(
+        self, secret: str, kind: str, ttl: int, user_id: str, organization_id: str, device_id: str
+    ) -> tuple[str, TokenClaims]:
+        now = int(time.time())
+        claims = TokenClaims(user_id, organization_id, device_id, uuid.uuid4().hex, now + ttl)
+        payload = {
+            "sub": user_id,
+            "org": organization_id,
+            "device_id": device_id,
+            "jti": claims.jti,
+            "typ": kind,
+            "iat": now,
+            "exp": claims.expires_at,
+        }
+        return jwt.encode(payload, secret, algorithm=self.ALGORITHM), claims
+
+    def _decode(self, secret: str, kind: str, token: str) -> TokenClaims:
+        try:
+            payload = jwt.decode(token, secret, algorithms=[self.ALGORITHM], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise error(TOKEN_EXPIRED) from exc
+        except jwt.PyJWTError as exc:
+            raise error(TOKEN_INCORRECT) from exc
+        if payload.get("typ") != kind:
+            raise error(TOKEN_INCORRECT)
+        try:
+            return TokenClaims(
+                str(payload["sub"]), str(payload["org"]), str(payload["device_id"]), str(payload["jti"]),
+                int(payload["exp"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise error(TOKEN_INCORRECT) from exc

@@ -1,0 +1,73 @@
+"""The WebSocket server: one task per socket reading frames in order."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from server.config import Settings
+from server.connection import Connection
+from server.dispatch import Dispatcher
+from server.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+class SocketServer:
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, registry: Registry) -> None:
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.registry = registry
+        self._server: Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self.settings.host,
+            self.settings.app_port,
+            max_size=self.settings.max_frame_size,
+            ping_interval=self.settings.ping_interval,
+            ping_timeout=self.settings.ping_timeout,
+            ssl=self._ssl_context(),
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.settings.ssl_enabled:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        assert self.settings.ssl_cert_file and self.settings.ssl_key_file
+        context.load_cert_chain(self.settings.ssl_cert_file, self.settings.ssl_key_file)
+        return context
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        connection = Connection(ws, self.settings.rate_limit_per_second, self.settings.rate_limit_burst)
+        self.registry.add(connection)
+        try:
+            async for frame in ws:
+                try:
+                    await self.dispatcher.handle_frame(connection, frame)
+                except Exception:  # a bug in one packet must never take the socket down
+                    log.exception("unhandled error on connection %s", connection.id)
+        except ConnectionClosed:
+            pass
+        finally:
+            last_local = self.registry.remove(connection)
+            try:
+                await self.dispatcher.hub.disconnected(connection, last_local)
+            except Exception:
+                log.exception("presence update failed for %s", connection.id)
+            await connection.finish()

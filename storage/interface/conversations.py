@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from schemas.documents import Conversation
+
+
+class ConversationRepository(ABC):
+    """Conversations and their participants. Every method is scoped to one organization."""
+
+    @abstractmethod
+    async def create(self, conversation: Conversation, participant_ids: list[str]) -> Conversation:
+        """Stores the conversation and its participants. For type "u" the `private_key` is unique
+        per organization: DuplicateError when that pair already has a conversation."""
+
+    @abstractmethod
+    async def get(self, organization_id: str, cid: str) -> Conversation | None:
+        """The conversation, or None (also for another organization's id)."""
+
+    @abstractmethod
+    async def find_private(self, organization_id: str, private_key: str) -> Conversation | None:
+        """The private conversation of that user pair, or None."""
+
+    @abstractmethod
+    async def update(self, organization_id: str, cid: str, fields: dict[str, Any]) -> Conversation | None:
+        """Sets the fields (name, description, owner_id, updated_at, ...); None if missing."""
+
+    @abstractmethod
+    async def delete(self, organization_id: str, cid: str) -> None:
+        """Removes the conversation, its participants and its messages (with their reactions)."""
+
+    @abstractmethod
+    async def next_seq(self, organization_id: str, cid: str, updated_at: int) -> int:
+        """Atomically increments and returns the conversation's message counter, and sets
+        `updated_at` (a new message is activity)."""
+
+    @abstractmethod
+    async def list_for_user(
+        self,
+        organization_id: str,
+        user_id: str,
+        *,
+        updated_gt: int | None,
+        updated_lt: int | None,
+        limit: int,
+    ) -> list[Conversation]:
+        """The conversations the user takes part in, newest `updated_at` first."""
+
+    @abstractmethod
+    async def search_for_user(
+        self,
+        organization_id: str,
+        user_id: str,
+        name: str,
+        *,
+        updated_gt: int | None,
+        updated_lt: int | None,
+        limit: int,
+    ) -> list[Conversation]:
+        """The user's conversations whose name starts with `name` (case-insensitive)."""
+
+    @abstractmethod
+    async def add_participants(self, organization_id: str, cid: str, user_ids: list[str], at: int) -> list[str]:
+        """Adds users (existing ones are left alone); returns the ids that were newly added."""
+
+    @abstractmethod
+    async def remove_participants(self, organization_id: str, cid: str, user_ids: list[str]) -> list[str]:
+        """Removes users; returns the ids that were participants and are removed."""
+
+    @abstractmethod
+    async def participant_ids(self, organization_id: str, cid: str) -> list[str]:
+        """The user ids of the conversation's participants, in the order they joined."""
+
+    @abstractmethod
+    async def is_participant(self, organization_id: str, cid: str, user_id: str) -> bool:
+        """True when the user takes part in the conversation."""
+
+    @abstractmethod
+    async def participant_ids_by_cids(self, organization_id: str, cids: list[str]) -> dict[str, list[str]]:
+        """cid -> participant ids, for the given conversations that exist."""
+
+    @abstractmethod
+    async def remove_user_everywhere(self, organization_id: str, user_id: str) -> list[str]:
+        """Removes the user from every conversation; returns the cids they left."""

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from schemas.documents import Message
+
+
+class MessageRepository(ABC):
+    """Messages, their per-user read marks and per-user hiding ("delete for myself")."""
+
+    @abstractmethod
+    async def insert(self, message: Message) -> Message:
+        """Stores a message (its `seq` already assigned by `conversations.next_seq`)."""
+
+    @abstractmethod
+    async def get(self, organization_id: str, mid: str) -> Message | None:
+        """The message, or None (also for another organization's id)."""
+
+    @abstractmethod
+    async def get_many(self, organization_id: str, cid: str, mids: list[str]) -> list[Message]:
+        """The messages of that conversation among `mids`."""
+
+    @abstractmethod
+    async def page(
+        self,
+        organization_id: str,
+        cid: str,
+        viewer_id: str,
+        *,
+        created_gt: int | None,
+        created_lt: int | None,
+        ids: list[str] | None,
+        limit: int,
+    ) -> list[Message]:
+        """The newest messages first (by seq), hiding those the viewer deleted for themself,
+        filtered on `created_at` (ms) and/or ids."""
+
+    @abstractmethod
+    async def last_visible(self, organization_id: str, cid: str, viewer_id: str) -> Message | None:
+        """The newest message of the conversation that the viewer has not hidden."""
+
+    @abstractmethod
+    async def update_body(self, organization_id: str, mid: str, body: str, updated_at: int) -> None:
+        """Replaces the body of a message."""
+
+    @abstractmethod
+    async def hide_for(self, organization_id: str, cid: str, mids: list[str], user_id: str) -> None:
+        """Hides the messages from one user's history (delete "myself")."""
+
+    @abstractmethod
+    async def delete(self, organization_id: str, cid: str, mids: list[str]) -> None:
+        """Removes the messages for everyone (delete "all"), with their read marks and reactions."""
+
+    @abstractmethod
+    async def mark_read(
+        self, organization_id: str, cid: str, user_id: str, mids: list[str] | None, upto_seq: int
+    ) -> list[Message]:
+        """Marks as read by `user_id` the given messages of the conversation, or when `mids` is
+        None every message with seq <= `upto_seq`. Only messages of other senders count.
+        Returns the messages that were unread before the call (so their senders can be told)."""
+
+    @abstractmethod
+    async def unread_count(self, organization_id: str, cid: str, user_id: str) -> int:
+        """How many messages of other senders in the conversation the user has not read
+        (hidden ones excluded). Cost grows with the unread tail, not the whole history."""
+
+    @abstractmethod
+    async def read_by_others(self, organization_id: str, messages: list[Message]) -> set[str]:
+        """The ids, among `messages`, that someone other than their sender has read."""

@@ -1,0 +1,99 @@
+"""`MongoStorage`: the MongoDB implementation of the storage interface."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure, PyMongoError
+
+from storage.interface import Storage
+from storage.mongo import blocks as mongo_blocks
+from storage.mongo import contacts as mongo_contacts
+from storage.mongo import conversations, devices, messages, organizations, users
+from storage.mongo import files as mongo_files
+from storage.mongo import op_logs as mongo_op_logs
+from storage.mongo import push as mongo_push
+from storage.mongo import reactions as mongo_reactions
+from storage.mongo.base import ORGANIZATIONS
+from storage.mongo.blocks import MongoBlockRepository
+from storage.mongo.contacts import MongoContactRepository
+from storage.mongo.conversations import MongoConversationRepository
+from storage.mongo.devices import MongoDeviceRepository
+from storage.mongo.files import MongoFileRepository
+from storage.mongo.messages import MongoMessageRepository
+from storage.mongo.op_logs import MongoOpLogRepository
+from storage.mongo.organizations import MongoOrganizationRepository
+from storage.mongo.push import MongoPush
+from storage.mongo.reactions import MongoReactionRepository
+from storage.mongo.users import MongoUserRepository
+
+DEFAULT_DATABASE = "samachat"
+
+log = logging.getLogger(__name__)
+
+
+class MongoStorage(Storage):
+    """One database of a Motor-like async client (PyMongo async, or mongomock-motor in tests)."""
+
+    def __init__(self, client: Any, db_name: str) -> None:
+        self._client = client
+        self._db = client[db_name]
+        self.organizations = MongoOrganizationRepository(self._db)
+        self.users = MongoUserRepository(self._db)
+        self.devices = MongoDeviceRepository(self._db)
+        self.conversations = MongoConversationRepository(self._db)
+        self.messages = MongoMessageRepository(self._db)
+        self.contacts = MongoContactRepository(self._db)
+        self.files = MongoFileRepository(self._db)
+        self.push = MongoPush(self._db)
+        self.reactions = MongoReactionRepository(self._db)
+        self.op_logs = MongoOpLogRepository(self._db)
+        self.blocks = MongoBlockRepository(self._db)
+
+    @classmethod
+    def from_url(cls, url: str) -> MongoStorage:
+        """A storage on the database named in the URL's path ("samachat" when none is named)."""
+        client: AsyncMongoClient[Any] = AsyncMongoClient(url)
+        return cls(client, client.get_default_database(DEFAULT_DATABASE).name)
+
+    @classmethod
+    def from_client(cls, client: Any, db_name: str) -> MongoStorage:
+        """A storage on an existing client (`AsyncMongoClient` or `AsyncMongoMockClient`)."""
+        return cls(client, db_name)
+
+    async def open(self) -> None:
+        """Connects and creates every index the queries need (creating an existing one is a no-op)."""
+        for module in (organizations, users, devices, conversations, messages, mongo_files, mongo_contacts,
+                       mongo_op_logs, mongo_blocks):
+            await module.create_indexes(self._db)
+        await mongo_reactions.create_indexes(self._db)
+        await mongo_push.create_indexes(self._db)
+
+    async def close(self) -> None:
+        """Releases the connection."""
+        close = getattr(self._client, "close", None)
+        if close is None:
+            return
+        result = close()  # a coroutine on PyMongo async, a plain call on mongomock
+        if inspect.isawaitable(result):
+            await result
+
+    async def ping(self) -> bool:
+        """True when the database answers (used by `GET /health/ready`)."""
+        try:
+            answer = await self._db.command("ping")
+            return bool(answer.get("ok"))
+        except (NotImplementedError, OperationFailure, AttributeError, TypeError):
+            pass  # a test double without the command: any cheap read proves the database answers
+        except PyMongoError as exc:
+            log.warning("mongo ping failed: %s", exc)
+            return False
+        try:
+            await self._db[ORGANIZATIONS].find_one({}, {"_id": 1})
+        except PyMongoError as exc:
+            log.warning("mongo ping failed: %s", exc)
+            return False
+        return True

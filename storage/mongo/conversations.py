@@ -1,0 +1,259 @@
+"""Conversations and their participants (two collections; a participant also holds the
+user's read watermark `read_seq`, see messages.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from schemas.common import new_id
+from schemas.documents import Conversation
+from storage.errors import StorageError
+from storage.interface.conversations import ConversationRepository
+from storage.mongo.base import (
+    CONVERSATIONS,
+    MESSAGES,
+    PARTICIPANTS,
+    READ_MARKS,
+    check_fields,
+    duplicates_as_storage_errors,
+    from_mongo,
+    time_range,
+    to_mongo,
+    unique_ids,
+)
+from storage.mongo.reactions import REACTIONS
+
+# Join order: the time of joining, then the time-ordered record id for people added together.
+JOIN_ORDER = [("joined_at", ASCENDING), ("_id", ASCENDING)]
+NEWEST_FIRST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
+
+
+async def create_indexes(db: Any) -> None:
+    conversations = db[CONVERSATIONS]
+    # One private conversation per user pair; groups have no key and are left out.
+    await conversations.create_index(
+        [("organization_id", 1), ("private_key", 1)],
+        unique=True,
+        partialFilterExpression={"private_key": {"$type": "string"}},
+        name="org_private_key",
+    )
+    await conversations.create_index([("organization_id", 1), ("updated_at", -1)], name="org_updated")
+    participants = db[PARTICIPANTS]
+    await participants.create_index([("cid", 1), ("user_id", 1)], unique=True, name="cid_user")
+    await participants.create_index([("cid", 1), ("joined_at", 1)], name="cid_joined")
+    await participants.create_index([("organization_id", 1), ("user_id", 1)], name="org_user")
+
+
+def _lowered(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) else None
+
+
+class MongoConversationRepository(ConversationRepository):
+    """Conversations and their participants. Every method is scoped to one organization."""
+
+    def __init__(self, db: Any) -> None:
+        self._conversations = db[CONVERSATIONS]
+        self._participants = db[PARTICIPANTS]
+        self._messages = db[MESSAGES]
+        self._read_marks = db[READ_MARKS]
+        self._reactions = db[REACTIONS]
+
+    async def create(self, conversation: Conversation, participant_ids: list[str]) -> Conversation:
+        """Stores the conversation and its participants. For type "u" the `private_key` is unique
+        per organization: DuplicateError when that pair already has a conversation."""
+        record = to_mongo(conversation)
+        record["search_name"] = _lowered(conversation.name)
+        with duplicates_as_storage_errors():
+            await self._conversations.insert_one(record)
+        records = [self._participant(conversation.organization_id, conversation.id, user_id,
+                                     conversation.created_at)
+                   for user_id in unique_ids(participant_ids)]
+        if records:
+            await self._participants.insert_many(records)
+        return conversation
+
+    async def get(self, organization_id: str, cid: str) -> Conversation | None:
+        """The conversation, or None (also for another organization's id)."""
+        found = await self._conversations.find_one({"_id": cid, "organization_id": organization_id})
+        return from_mongo(Conversation, found) if found is not None else None
+
+    async def find_private(self, organization_id: str, private_key: str) -> Conversation | None:
+        """The private conversation of that user pair, or None."""
+        found = await self._conversations.find_one(
+            {"organization_id": organization_id, "private_key": private_key}
+        )
+        return from_mongo(Conversation, found) if found is not None else None
+
+    async def update(self, organization_id: str, cid: str, fields: dict[str, Any]) -> Conversation | None:
+        """Sets the fields (name, description, owner_id, updated_at, ...); None if missing."""
+        check_fields(Conversation, fields, fixed={"id", "organization_id"})
+        changes = dict(fields)
+        if "name" in fields:
+            changes["search_name"] = _lowered(fields["name"])
+        if not changes:
+            return await self.get(organization_id, cid)
+        with duplicates_as_storage_errors():
+            found = await self._conversations.find_one_and_update(
+                {"_id": cid, "organization_id": organization_id},
+                {"$set": changes},
+                return_document=ReturnDocument.AFTER,
+            )
+        return from_mongo(Conversation, found) if found is not None else None
+
+    async def delete(self, organization_id: str, cid: str) -> None:
+        """Removes the conversation, its participants and its messages (with their reactions)."""
+        result = await self._conversations.delete_one({"_id": cid, "organization_id": organization_id})
+        if not result.deleted_count:
+            return
+        await self._participants.delete_many({"cid": cid})
+        await self._messages.delete_many({"cid": cid})
+        await self._read_marks.delete_many({"cid": cid})
+        await self._reactions.delete_many({"cid": cid})
+
+    async def next_seq(self, organization_id: str, cid: str, updated_at: int) -> int:
+        """Atomically increments and returns the conversation's message counter, and sets
+        `updated_at` (a new message is activity)."""
+        found = await self._conversations.find_one_and_update(
+            {"_id": cid, "organization_id": organization_id},
+            {"$inc": {"last_seq": 1}, "$set": {"updated_at": updated_at}},
+            projection={"last_seq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if found is None:
+            raise StorageError(f"conversation {cid} not found")
+        return int(found["last_seq"])
+
+    async def list_for_user(
+        self,
+        organization_id: str,
+        user_id: str,
+        *,
+        updated_gt: int | None,
+        updated_lt: int | None,
+        limit: int,
+    ) -> list[Conversation]:
+        """The conversations the user takes part in, newest `updated_at` first."""
+        return await self._user_conversations(organization_id, user_id, {}, updated_gt, updated_lt, limit)
+
+    async def search_for_user(
+        self,
+        organization_id: str,
+        user_id: str,
+        name: str,
+        *,
+        updated_gt: int | None,
+        updated_lt: int | None,
+        limit: int,
+    ) -> list[Conversation]:
+        """The user's conversations whose name starts with `name` (case-insensitive)."""
+        by_name = {"search_name": {"$regex": "^" + re.escape(name.lower())}}
+        return await self._user_conversations(
+            organization_id, user_id, by_name, updated_gt, updated_lt, limit
+        )
+
+    async def add_participants(
+        self, organization_id: str, cid: str, user_ids: list[str], at: int
+    ) -> list[str]:
+        """Adds users (existing ones are left alone); returns the ids that were newly added."""
+        if not user_ids or await self._conversations.find_one(
+            {"_id": cid, "organization_id": organization_id}, {"_id": 1}
+        ) is None:
+            return []
+        added: list[str] = []
+        for user_id in unique_ids(user_ids):
+            try:
+                await self._participants.insert_one(self._participant(organization_id, cid, user_id, at))
+            except DuplicateKeyError:
+                continue  # already a participant: left alone
+            added.append(user_id)
+        return added
+
+    async def remove_participants(self, organization_id: str, cid: str, user_ids: list[str]) -> list[str]:
+        """Removes users; returns the ids that were participants and are removed."""
+        removed: list[str] = []
+        for user_id in unique_ids(user_ids):
+            result = await self._participants.delete_one(
+                {"organization_id": organization_id, "cid": cid, "user_id": user_id}
+            )
+            if result.deleted_count:
+                removed.append(user_id)
+        return removed
+
+    async def participant_ids(self, organization_id: str, cid: str) -> list[str]:
+        """The user ids of the conversation's participants, in the order they joined."""
+        cursor = self._participants.find(
+            {"organization_id": organization_id, "cid": cid}, {"user_id": 1, "joined_at": 1}
+        ).sort(JOIN_ORDER)
+        return [doc["user_id"] for doc in await cursor.to_list(length=None)]
+
+    async def is_participant(self, organization_id: str, cid: str, user_id: str) -> bool:
+        """True when the user takes part in the conversation."""
+        found = await self._participants.find_one(
+            {"organization_id": organization_id, "cid": cid, "user_id": user_id}, {"_id": 1}
+        )
+        return found is not None
+
+    async def participant_ids_by_cids(self, organization_id: str, cids: list[str]) -> dict[str, list[str]]:
+        """cid -> participant ids, for the given conversations that exist."""
+        if not cids:
+            return {}
+        existing = await self._conversations.find(
+            {"_id": {"$in": unique_ids(cids)}, "organization_id": organization_id}, {"_id": 1}
+        ).to_list(length=None)
+        by_cid: dict[str, list[str]] = {doc["_id"]: [] for doc in existing}
+        if not by_cid:
+            return {}
+        cursor = self._participants.find(
+            {"organization_id": organization_id, "cid": {"$in": list(by_cid)}},
+            {"cid": 1, "user_id": 1, "joined_at": 1},
+        ).sort(JOIN_ORDER)
+        for doc in await cursor.to_list(length=None):
+            by_cid[doc["cid"]].append(doc["user_id"])
+        return by_cid
+
+    async def remove_user_everywhere(self, organization_id: str, user_id: str) -> list[str]:
+        """Removes the user from every conversation; returns the cids they left."""
+        cursor = self._participants.find(
+            {"organization_id": organization_id, "user_id": user_id}, {"cid": 1, "joined_at": 1}
+        ).sort(JOIN_ORDER)
+        cids = [doc["cid"] for doc in await cursor.to_list(length=None)]
+        if cids:
+            await self._participants.delete_many(
+                {"organization_id": organization_id, "user_id": user_id, "cid": {"$in": cids}}
+            )
+        return cids
+
+    @staticmethod
+    def _participant(organization_id: str, cid: str, user_id: str, at: int) -> dict[str, Any]:
+        # read_seq is the user's read watermark: every message with seq <= read_seq is read.
+        return {"_id": new_id(), "organization_id": organization_id, "cid": cid, "user_id": user_id,
+                "joined_at": at, "read_seq": 0}
+
+    async def _user_conversations(
+        self,
+        organization_id: str,
+        user_id: str,
+        extra: dict[str, Any],
+        updated_gt: int | None,
+        updated_lt: int | None,
+        limit: int,
+    ) -> list[Conversation]:
+        if limit <= 0:
+            return []
+        memberships = await self._participants.find(
+            {"organization_id": organization_id, "user_id": user_id}, {"cid": 1}
+        ).to_list(length=None)
+        if not memberships:
+            return []
+        query = {
+            "_id": {"$in": [doc["cid"] for doc in memberships]},
+            "organization_id": organization_id,
+            **time_range("updated_at", updated_gt, updated_lt),
+            **extra,
+        }
+        cursor = self._conversations.find(query).sort(NEWEST_FIRST).limit(limit)
+        return [from_mongo(Conversation, doc) for doc in await cursor.to_list(length=None)]

@@ -1,0 +1,251 @@
+"""Messages, read state and per-user hiding.
+
+Read state is a watermark plus exceptions: the participant record's `read_seq` says "everything up
+to this seq is read", and a read mark {mid, cid, user_id, seq} records a single message read above
+it. Unread = messages above the watermark from others, not hidden, minus the marked ones, so the
+cost follows the unread tail. Hiding ("delete for myself") is a `hidden_for` array on the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from schemas.documents import Message
+from storage.interface.messages import MessageRepository
+from storage.mongo.base import (
+    MESSAGES,
+    PARTICIPANTS,
+    READ_MARKS,
+    duplicates_as_storage_errors,
+    from_mongo,
+    time_range,
+    to_mongo,
+    unique_ids,
+)
+from storage.mongo.reactions import REACTIONS
+
+HIDDEN = "hidden_for"
+
+
+async def create_indexes(db: Any) -> None:
+    # History pages, the unread tail and read ranges are all seq ranges of one conversation.
+    await db[MESSAGES].create_index([("cid", 1), ("seq", -1)], name="cid_seq")
+    marks = db[READ_MARKS]
+    # A mark's _id is "<mid>:<user_id>", so it is unique by construction.
+    await marks.create_index([("cid", 1), ("user_id", 1), ("seq", 1)], name="cid_user_seq")
+    await marks.create_index("mid", name="mid")
+
+
+def _mark_id(mid: str, user_id: str) -> str:
+    return f"{mid}:{user_id}"
+
+
+class MongoMessageRepository(MessageRepository):
+    """Messages, their per-user read marks and per-user hiding ("delete for myself")."""
+
+    def __init__(self, db: Any) -> None:
+        self._messages = db[MESSAGES]
+        self._participants = db[PARTICIPANTS]
+        self._read_marks = db[READ_MARKS]
+        self._reactions = db[REACTIONS]
+
+    async def insert(self, message: Message) -> Message:
+        """Stores a message (its `seq` already assigned by `conversations.next_seq`)."""
+        with duplicates_as_storage_errors():
+            await self._messages.insert_one(to_mongo(message))
+        return message
+
+    async def get(self, organization_id: str, mid: str) -> Message | None:
+        """The message, or None (also for another organization's id)."""
+        found = await self._messages.find_one({"_id": mid, "organization_id": organization_id})
+        return from_mongo(Message, found) if found is not None else None
+
+    async def get_many(self, organization_id: str, cid: str, mids: list[str]) -> list[Message]:
+        """The messages of that conversation among `mids`."""
+        if not mids:
+            return []
+        return await self._find(
+            {"_id": {"$in": unique_ids(mids)}, "organization_id": organization_id, "cid": cid}, ASCENDING
+        )
+
+    async def page(
+        self,
+        organization_id: str,
+        cid: str,
+        viewer_id: str,
+        *,
+        created_gt: int | None,
+        created_lt: int | None,
+        ids: list[str] | None,
+        limit: int,
+    ) -> list[Message]:
+        """The newest messages first (by seq), hiding those the viewer deleted for themself,
+        filtered on `created_at` (ms) and/or ids."""
+        if limit <= 0:
+            return []
+        query: dict[str, Any] = {
+            "organization_id": organization_id,
+            "cid": cid,
+            HIDDEN: {"$ne": viewer_id},
+            **time_range("created_at", created_gt, created_lt),
+        }
+        if ids is not None:
+            query["_id"] = {"$in": unique_ids(ids)}
+        return await self._find(query, DESCENDING, limit)
+
+    async def last_visible(self, organization_id: str, cid: str, viewer_id: str) -> Message | None:
+        """The newest message of the conversation that the viewer has not hidden."""
+        newest = await self.page(
+            organization_id, cid, viewer_id, created_gt=None, created_lt=None, ids=None, limit=1
+        )
+        return newest[0] if newest else None
+
+    async def update_body(self, organization_id: str, mid: str, body: str, updated_at: int) -> None:
+        """Replaces the body of a message."""
+        await self._messages.update_one(
+            {"_id": mid, "organization_id": organization_id},
+            {"$set": {"body": body, "updated_at": updated_at}},
+        )
+
+    async def hide_for(self, organization_id: str, cid: str, mids: list[str], user_id: str) -> None:
+        """Hides the messages from one user's history (delete "myself")."""
+        if not mids:
+            return
+        await self._messages.update_many(
+            {"_id": {"$in": unique_ids(mids)}, "organization_id": organization_id, "cid": cid},
+            {"$addToSet": {HIDDEN: user_id}},
+        )
+
+    async def delete(self, organization_id: str, cid: str, mids: list[str]) -> None:
+        """Removes the messages for everyone (delete "all"), with their read marks and reactions."""
+        if not mids:
+            return
+        wanted = unique_ids(mids)
+        await self._messages.delete_many(
+            {"_id": {"$in": wanted}, "organization_id": organization_id, "cid": cid}
+        )
+        await self._read_marks.delete_many({"mid": {"$in": wanted}, "cid": cid})
+        await self._reactions.delete_many({"mid": {"$in": wanted}, "cid": cid})
+
+    async def mark_read(
+        self, organization_id: str, cid: str, user_id: str, mids: list[str] | None, upto_seq: int
+    ) -> list[Message]:
+        """Marks as read by `user_id` the given messages of the conversation, or when `mids` is
+        None every message with seq <= `upto_seq`. Only messages of other senders count.
+        Returns the messages that were unread before the call (so their senders can be told)."""
+        if mids is None:
+            return await self._mark_read_upto(organization_id, cid, user_id, upto_seq)
+        if not mids:
+            return []
+        watermark = await self._watermark(organization_id, cid, user_id)
+        candidates = await self._find(
+            {
+                "_id": {"$in": unique_ids(mids)},
+                "organization_id": organization_id,
+                "cid": cid,
+                "from": {"$ne": user_id},
+                "seq": {"$gt": watermark},
+            },
+            ASCENDING,
+        )
+        newly_read: list[Message] = []
+        for message in candidates:
+            mark = {"_id": _mark_id(message.id, user_id), "mid": message.id, "cid": cid,
+                    "organization_id": organization_id, "user_id": user_id, "seq": message.seq}
+            try:
+                await self._read_marks.insert_one(mark)
+            except DuplicateKeyError:
+                continue  # read before (or by a concurrent call that reports it)
+            newly_read.append(message)
+        return newly_read
+
+    async def unread_count(self, organization_id: str, cid: str, user_id: str) -> int:
+        """How many messages of other senders in the conversation the user has not read
+        (hidden ones excluded). Cost grows with the unread tail, not the whole history."""
+        watermark = await self._watermark(organization_id, cid, user_id)
+        marked = await self._read_marks.find(
+            {"cid": cid, "user_id": user_id, "seq": {"$gt": watermark}}, {"mid": 1}
+        ).to_list(length=None)
+        query: dict[str, Any] = {
+            "organization_id": organization_id,
+            "cid": cid,
+            "seq": {"$gt": watermark},
+            "from": {"$ne": user_id},
+            HIDDEN: {"$ne": user_id},
+        }
+        if marked:
+            query["_id"] = {"$nin": [doc["mid"] for doc in marked]}
+        return int(await self._messages.count_documents(query))
+
+    async def read_by_others(self, organization_id: str, messages: list[Message]) -> set[str]:
+        """The ids, among `messages`, that someone other than their sender has read."""
+        if not messages:
+            return set()
+        read: set[str] = set()
+        senders = {message.id: message.from_id for message in messages}
+        marks = await self._read_marks.find(
+            {"organization_id": organization_id, "mid": {"$in": list(senders)}}, {"mid": 1, "user_id": 1}
+        ).to_list(length=None)
+        for mark in marks:
+            if mark["user_id"] != senders.get(mark["mid"]):
+                read.add(mark["mid"])
+        watermarks: dict[str, list[tuple[str, int]]] = {}
+        participants = await self._participants.find(
+            {"organization_id": organization_id, "cid": {"$in": list({m.cid for m in messages})},
+             "read_seq": {"$gt": 0}},
+            {"cid": 1, "user_id": 1, "read_seq": 1},
+        ).to_list(length=None)
+        for participant in participants:
+            reader = (participant["user_id"], participant["read_seq"])
+            watermarks.setdefault(participant["cid"], []).append(reader)
+        for message in messages:
+            if message.id in read:
+                continue
+            if any(reader != message.from_id and seq >= message.seq
+                   for reader, seq in watermarks.get(message.cid, ())):
+                read.add(message.id)
+        return read
+
+    async def _mark_read_upto(
+        self, organization_id: str, cid: str, user_id: str, upto_seq: int
+    ) -> list[Message]:
+        # Moving the watermark and reading its old value is one atomic step, so two concurrent
+        # calls never both report the same range.
+        before = await self._participants.find_one_and_update(
+            {"organization_id": organization_id, "cid": cid, "user_id": user_id},
+            {"$max": {"read_seq": upto_seq}},
+            projection={"read_seq": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return []  # not a participant: no read state to keep
+        watermark = int(before.get("read_seq", 0))
+        if upto_seq <= watermark:
+            return []
+        in_range = {"$gt": watermark, "$lte": upto_seq}
+        candidates = await self._find(
+            {"organization_id": organization_id, "cid": cid, "from": {"$ne": user_id}, "seq": in_range},
+            ASCENDING,
+        )
+        marked = await self._read_marks.find(
+            {"cid": cid, "user_id": user_id, "seq": in_range}, {"mid": 1}
+        ).to_list(length=None)
+        already = {doc["mid"] for doc in marked}
+        # Marks at or below the watermark say nothing more: drop them to keep the tail small.
+        await self._read_marks.delete_many({"cid": cid, "user_id": user_id, "seq": {"$lte": upto_seq}})
+        return [message for message in candidates if message.id not in already]
+
+    async def _watermark(self, organization_id: str, cid: str, user_id: str) -> int:
+        found = await self._participants.find_one(
+            {"organization_id": organization_id, "cid": cid, "user_id": user_id}, {"read_seq": 1}
+        )
+        return int(found.get("read_seq", 0)) if found is not None else 0
+
+    async def _find(self, query: dict[str, Any], direction: int, limit: int = 0) -> list[Message]:
+        cursor = self._messages.find(query).sort([("seq", direction), ("_id", direction)])
+        if limit:
+            cursor = cursor.limit(limit)
+        return [from_mongo(Message, doc) for doc in await cursor.to_list(length=None)]

@@ -1,0 +1,56 @@
+"""Fixtures that run the real server in-process on free ports."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from server.app import ChatServer
+from server.config import Settings
+from tests.client import ServerInfo
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Real argon2id, at the lowest cost it allows: the suite hashes hundreds of passwords.
+FAST_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    base = Settings.from_env({"DATA_DIR": str(data_dir), **FAST_ARGON2})
+    return replace(base, host="127.0.0.1", app_port=0, http_port=0, **overrides)  # type: ignore[arg-type]
+
+
+async def start_server(settings: Settings) -> tuple[ChatServer, ServerInfo]:
+    app = ChatServer(settings)
+    await app.start()
+    info = ServerInfo(
+        ws_url=f"ws://127.0.0.1:{app.ws_port}", http_url=f"http://127.0.0.1:{app.http_port}", app=app,
+        admin_key=settings.admin_api_key,
+    )
+    return app, info
+
+
+@pytest.fixture
+def server_settings(tmp_path: Path) -> Settings:
+    """Override in a test module to change limits; the default is the embedded store."""
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+async def server(server_settings: Settings) -> AsyncIterator[ServerInfo]:
+    app, info = await start_server(server_settings)
+    try:
+        yield info
+    finally:
+        for client in info.clients:
+            await client.close()
+        await app.stop()
