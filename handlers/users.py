@@ -88,6 +88,8 @@ async def user_delete(ctx: Context, payload: UserDelete) -> Outcome:
     deliveries = await _leave_every_conversation(ctx, user)
     await storage.users.delete(session.organization_id, session.user_id)
     await rematch_user(ctx.services, user, None)
+    await storage.blocks.delete_for_user(session.organization_id, session.user_id)
+    await storage.push.delete_subscriptions_of_user(session.organization_id, session.user_id)
     others = tuple((session.user_id, device) for device in device_ids if device != session.device_id)
     return Outcome(reply={"success": True}, deliveries=deliveries,
                    session_change=SessionChange(unbind=True, close_devices=others))

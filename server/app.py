@@ -29,7 +29,7 @@ def create_bus(settings: Settings, registry: Registry) -> Bus:
         from server.redis_bus import RedisBus
 
         return RedisBus(settings, registry)
-    return LocalBus(registry)
+    return LocalBus(registry, settings.user_rate_limit_per_second)
 
 
 class ChatServer:

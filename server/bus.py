@@ -6,6 +6,7 @@ handlers never see which one runs.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
@@ -18,9 +19,34 @@ from server.registry import Registry
 PresenceHook = Callable[[Session, bool, int, bool], Awaitable[None]]
 
 
+class UserRateWindows:
+    """Counts one user's packets per one-second window, on this node."""
+
+    MAX_TRACKED = 10_000
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def allow(self, user_id: str) -> bool:
+        window = int(time.monotonic())
+        start, count = self._windows.get(user_id, (window, 0))
+        if start != window:
+            count = 0
+        if len(self._windows) > self.MAX_TRACKED:  # forget users whose window has passed
+            self._windows = {u: w for u, w in self._windows.items() if w[0] == window}
+        self._windows[user_id] = (window, count + 1)
+        return count + 1 <= self.limit
+
+
 class Bus(ABC):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, user_rate_limit: int = 100) -> None:
         self.registry = registry
+        self.user_rate = UserRateWindows(user_rate_limit)
+
+    async def allow(self, user_id: str) -> bool:
+        """True while the user stays under the per-user rate limit (every device on every node)."""
+        return self.user_rate.allow(user_id)
         self.on_presence: PresenceHook | None = None  # set by the hub
 
     async def announce_presence(self, session: Session, online: bool, seconds: int) -> None:  # noqa: B027

@@ -52,6 +52,7 @@ class Settings:
     max_frame_size: int = 1024 * 1024
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
+    close_timeout: float = 10.0
     conversation_max_participants: int = 50
     conversation_preload_count: int = 30
     message_preload_count: int = 30
@@ -62,6 +63,7 @@ class Settings:
     op_log_ttl: int = 14 * 24 * 3600
     rate_limit_per_second: int = 50
     rate_limit_burst: int = 100
+    user_rate_limit_per_second: int = 100  # all of one user's sockets together, cluster-wide
     max_invalid_packets: int = 20
     storage_driver: str = "local"
     file_upload_url_ttl: int = 3600
@@ -116,6 +118,7 @@ class Settings:
             max_frame_size=_int(env, "MAX_FRAME_SIZE", 1024 * 1024),
             ping_interval=float(_int(env, "WS_PING_INTERVAL", 20)),
             ping_timeout=float(_int(env, "WS_PING_TIMEOUT", 20)),
+            close_timeout=float(_int(env, "WS_CLOSE_TIMEOUT", 10)),
             conversation_max_participants=_int(env, "CONVERSATION_MAX_PARTICIPANTS", 50),
             conversation_preload_count=_int(env, "CONVERSATION_PRELOAD_COUNT", 30),
             message_preload_count=_int(env, "MESSAGE_PRELOAD_COUNT", 30),
@@ -125,6 +128,7 @@ class Settings:
             op_log_ttl=_int(env, "OPERATIONS_LOG_EXPIRES_IN", 14 * 24 * 3600),
             rate_limit_per_second=_int(env, "RATE_LIMIT_PER_SECOND", 50),
             rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 100),
+            user_rate_limit_per_second=_int(env, "USER_RATE_LIMIT_PER_SECOND", 100),
             max_invalid_packets=_int(env, "MAX_INVALID_PACKETS", 20),
             storage_driver=(_str(env, "STORAGE_DRIVER", "local") or "local").lower(),
             file_upload_url_ttl=_int(env, "FILE_UPLOAD_URL_EXPIRES_IN", 3600),

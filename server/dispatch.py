@@ -42,7 +42,10 @@ class Dispatcher:
 
     async def handle_frame(self, connection: Connection, frame: str | bytes) -> None:
         settings = self.services.settings
-        if not connection.limiter.take():
+        allowed = connection.limiter.take()
+        if allowed and connection.session is not None:
+            allowed = await self.hub.bus.allow(connection.session.user_id)
+        if not allowed:
             connection.over_limit += 1
             if connection.over_limit > settings.rate_limit_burst:
                 connection.close(CLOSE_POLICY, "Rate limit exceeded")

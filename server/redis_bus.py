@@ -52,7 +52,7 @@ async def members(redis: Redis, key: str) -> list[str]:
 
 class RedisBus(Bus):
     def __init__(self, settings: Settings, registry: Registry) -> None:
-        super().__init__(registry)
+        super().__init__(registry, settings.user_rate_limit_per_second)
         if not settings.redis_url:
             raise ValueError("RedisBus needs REDIS_URL")
         self.node_id = settings.node_id or uuid.uuid4().hex
@@ -216,6 +216,23 @@ class RedisBus(Bus):
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
             return local
+
+    async def allow(self, user_id: str) -> bool:
+        """A one-second window counted in Redis, so a user's devices on every node share it;
+        while Redis is away each node counts on its own."""
+        redis = self.link.client()
+        if redis is None:
+            return self.user_rate.allow(user_id)
+        key = f"chat:rate:{user_id}:{int(time.time())}"
+        try:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 2)
+                count, _ = await pipe.execute()
+        except REDIS_ERRORS as exc:
+            self.link.lost(redis, exc)
+            return self.user_rate.allow(user_id)
+        return int(count) <= self.user_rate.limit
 
     # -- delivery ----------------------------------------------------------------------------------
 

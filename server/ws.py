@@ -36,6 +36,7 @@ class SocketServer:
             max_size=self.settings.max_frame_size,
             ping_interval=self.settings.ping_interval,
             ping_timeout=self.settings.ping_timeout,
+            close_timeout=self.settings.close_timeout,
             ssl=self._ssl_context(),
         )
 

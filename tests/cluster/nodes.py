@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.client import ServerInfo
+from tests.conftest import FAST_ARGON2
 from tests.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +87,10 @@ class NodeProcess:
             self.process.wait(timeout=10)
 
 
+# Low enough for a test to exceed from two nodes, high enough for every other test's traffic.
+USER_RATE_LIMIT = 30
+
+
 class Cluster:
     def __init__(self, redis_url: str, work_dir: Path, size: int) -> None:
         self.redis_url = redis_url
@@ -101,6 +106,8 @@ class Cluster:
             "JWT_ACCESS_SECRET": f"access-{uuid.uuid4().hex}{uuid.uuid4().hex}",
             "JWT_REFRESH_SECRET": f"refresh-{uuid.uuid4().hex}{uuid.uuid4().hex}",
             "LOG_LEVEL": "INFO",
+            "USER_RATE_LIMIT_PER_SECOND": str(USER_RATE_LIMIT),
+            **FAST_ARGON2,
             "PYTHONUNBUFFERED": "1",
         })
         self.mongo_url = os.environ.get("MONGODB_URL")

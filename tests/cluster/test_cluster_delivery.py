@@ -148,3 +148,24 @@ async def test_presence_is_cluster_wide(nodes: list[ServerInfo], observer: Obser
     await eventually(lambda: (frank_id, False) in observer.heard, "frank offline, heard by every node")
     assert observer.heard.count((frank_id, True)) == 1
     assert await observer.online(frank_id) == set()
+
+
+async def test_rate_limit_counts_a_users_devices_on_every_node(nodes: list[ServerInfo]) -> None:
+    a, b, _ = nodes
+    name = login_name("flooder")
+    phone = await a.user(name)
+    laptop = await b.login(name)
+    # 2 x 40 packets land in at most two one-second windows of 30: at least 20 are refused, though
+    # each socket alone stays under its own limit (burst 100).
+    for client, prefix in ((phone, "p"), (laptop, "l")):
+        for index in range(40):
+            await client.send({"request": {"ping": {}, "id": f"{prefix}{index}"}})
+    refused = 0
+    for client, prefix in ((phone, "p"), (laptop, "l")):
+        for index in range(40):
+            wanted = f"{prefix}{index}"
+            reply = await client.wait_for(lambda p, w=wanted: p.get("response", {}).get("id") == w)
+            if "error" in reply["response"]:
+                assert reply["response"]["error"] == {"status": 429, "message": "Too many requests."}
+                refused += 1
+    assert refused >= 20

@@ -7,7 +7,8 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.client import ChatClient
+from tests.e2e.message_helpers import uid
 
 WAIT = 10.0
 
@@ -121,3 +123,21 @@ async def go_offline(client: ChatClient) -> None:
     """Logs the socket out (`user_logout` unbinds it before answering), so the user has no online device."""
     await client.request("user_logout")
     await client.close()
+
+
+@asynccontextmanager
+async def running_push_service() -> AsyncIterator[StandInPushService]:
+    service = StandInPushService()
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+async def push_to(sender: ChatClient, *recipients: ChatClient, title: str = "Title",
+                  body: str = "Message body") -> dict[str, Any]:
+    """`push_event_create` for the recipients; returns the stored event."""
+    reply = await sender.request("push_event_create", {"recipients_ids": [uid(r) for r in recipients],
+                                                       "message": {"title": title, "body": body}})
+    return dict(reply["event"])

@@ -161,3 +161,15 @@ async def test_unblock_restores_group_deliveries(server: ServerInfo, packet: str
     else:
         await bob.send({"typing": {"cid": cid}})
         assert await alice.event("typing") == {"cid": cid, "from": uid(bob)}
+
+
+async def test_deleting_an_account_clears_the_blocks_it_made_and_received(server: ServerInfo) -> None:
+    alice, bob, carol = await users(server, "alice", "bob", "carol")
+    await alice.request("block_user", {"ids": [uid(bob)]})
+    await bob.request("block_user", {"ids": [uid(carol)]})
+
+    await bob.request("user_delete")
+
+    assert await blocked_list(alice) == []
+    assert alice.user is not None
+    assert await server.app.storage.blocks.list_blocked(alice.user["organization_id"], uid(bob)) == []

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from py_vapid import Vapid02
-from redis.asyncio import Redis
 
 from server.config import Settings
-from server.push_queue import GROUP, STREAM
 from tests.client import ChatClient, ServerInfo
-from tests.conftest import make_settings, start_server
+from tests.conftest import make_settings
 from tests.e2e.file_helpers import PNG, get, uploaded
 from tests.e2e.message_helpers import chat, other_org_user, send, uid, users
-from tests.e2e.push_helpers import Browser, StandInPushService, b64url_decode, go_offline, subscribe
-from tests.redis_server import RedisServer, redis_server_binary
+from tests.e2e.push_helpers import (
+    Browser,
+    StandInPushService,
+    b64url_decode,
+    go_offline,
+    push_to,
+    running_push_service,
+    subscribe,
+)
 
 
 @pytest.fixture
@@ -30,21 +35,12 @@ def server_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def push_service() -> AsyncIterator[StandInPushService]:
-    service = StandInPushService()
-    await service.start()
-    yield service
-    await service.stop()
+    async with running_push_service() as service:
+        yield service
 
 
 async def subscriptions(client: ChatClient, **payload: Any) -> list[dict[str, Any]]:
     return list((await client.request("push_subscription_list", payload))["subscriptions"])
-
-
-async def push_to(sender: ChatClient, *recipients: ChatClient, title: str = "Title",
-                  body: str = "Message body") -> dict[str, Any]:
-    reply = await sender.request("push_event_create", {"recipients_ids": [uid(r) for r in recipients],
-                                                       "message": {"title": title, "body": body}})
-    return dict(reply["event"])
 
 
 # -- subscriptions ---------------------------------------------------------------------------------
@@ -99,6 +95,18 @@ async def test_ios_and_android_subscriptions_keep_their_device_token(server: Ser
     assert ios["web_endpoint"] is None and ios["user_id"] == uid(alice)
     assert (android["platform"], android["device_token"]) == ("android", "fcm-token")
     assert await subscriptions(alice) == [ios, android]
+
+
+async def test_deleting_an_account_deletes_its_push_subscriptions(server: ServerInfo) -> None:
+    [alice] = await users(server, "alice")
+    assert alice.user is not None
+    await alice.request("push_subscription_create", {
+        "platform": "ios", "device_token": "apns-token", "device_udid": "iphone"})
+
+    await alice.request("user_delete")
+
+    push = server.app.storage.push
+    assert await push.delete_subscriptions_of_user(alice.user["organization_id"], uid(alice)) == 0
 
 
 async def test_subscription_refusals_store_nothing(server: ServerInfo, push_service: StandInPushService) -> None:
@@ -250,7 +258,7 @@ async def test_online_recipients_and_other_platforms_get_no_web_push(
 ) -> None:
     alice, bob, carol = await users(server, "alice", "bob", "carol")
     await subscribe(carol, push_service, "carol")
-    await subscribe(bob, push_service, "bob")
+    browser = await subscribe(bob, push_service, "bob")
     await bob.request("push_subscription_create", {"platform": "ios", "device_token": "t", "device_udid": "iphone"})
     cid = await chat(alice, bob, carol)
     await go_offline(bob)
@@ -259,9 +267,11 @@ async def test_online_recipients_and_other_platforms_get_no_web_push(
     await carol.event("message", cid=cid)
     await push_to(alice, bob, title="sentinel")  # handled after the message's push, in queue order
 
-    received = await push_service.requests_until("bob")
-    assert [r.name for r in received] == ["bob"]  # the message's push: carol is online, iphone skipped
-    assert [r.name for r in await push_service.requests_until("bob")] == ["bob"]  # the sentinel
+    message_push = await push_service.requests_until("bob")
+    assert [r.name for r in message_push] == ["bob"]  # carol is online; the iphone is skipped
+    assert browser.decrypt(message_push[0])["body"] == "team news"
+    sentinel = await push_service.requests_until("bob")
+    assert [r.name for r in sentinel] == ["bob"] and browser.decrypt(sentinel[0])["title"] == "sentinel"
     assert push_service.received.empty()
 
 
@@ -320,56 +330,3 @@ async def test_a_push_the_service_could_not_take_is_retried(
     assert browser.decrypt(first) == browser.decrypt(second) == {"title": "again", "body": "Message body"}
     assert len(await subscriptions(bob)) == 1
 
-
-# -- with Redis: the queue is a stream -------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed (run `make services`)")
-    redis_server = RedisServer(tmp_path / "redis")
-    redis_server.start()
-    try:
-        yield redis_server
-    finally:
-        redis_server.stop()
-
-
-@pytest.fixture
-async def redis_node(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[ServerInfo]:
-    app, info = await start_server(make_settings(tmp_path / "node", redis_url=redis_server.url))
-    try:
-        yield info
-    finally:
-        for client in info.clients:
-            await client.close()
-        await app.stop()
-
-
-async def test_with_redis_events_go_through_the_push_stream(
-    redis_node: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
-) -> None:
-    alice, bob = await users(redis_node, "alice", "bob")
-    browser = await subscribe(bob, push_service, "bob")
-
-    await push_to(alice, bob, title="via stream")
-
-    assert browser.decrypt(await push_service.next_request()) == {"title": "via stream", "body": "Message body"}
-    async with Redis.from_url(redis_server.url, decode_responses=True) as redis:
-        stream = await redis.xinfo_stream(STREAM)
-        groups = await redis.xinfo_groups(STREAM)
-    assert stream["last-generated-id"] != "0-0"
-    assert [group["name"] for group in groups] == [GROUP]
-
-
-async def test_with_redis_away_events_wait_in_the_database_and_still_arrive(
-    redis_node: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
-) -> None:
-    alice, bob = await users(redis_node, "alice", "bob")
-    browser = await subscribe(bob, push_service, "bob")
-    redis_server.stop()
-
-    await push_to(alice, bob, title="without redis")
-
-    assert browser.decrypt(await push_service.next_request()) == {"title": "without redis", "body": "Message body"}
