@@ -9,8 +9,6 @@ with the same key (browsers' subscriptions are bound to the public key they subs
 from __future__ import annotations
 
 import base64
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 
 from server.config import Settings
+from server.security import load_or_create_secret
 
 KEY_FILE = "vapid_private_key.secret"
 
@@ -60,22 +59,11 @@ def parse_private_key(text: str) -> VapidKeys:
 
 
 def _load_or_create_key_file(data_dir: Path) -> str:
-    """The generated key, created once; O_EXCL makes concurrent first starts agree."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):
-            value = path.read_text().strip()
-            if value:
-                return value
-            time.sleep(0.01)  # another process is writing it right now
-        raise RuntimeError(f"{path} is empty") from None
-    value = _from_private(ec.generate_private_key(ec.SECP256R1())).private_key
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
-    return value
+    """The generated key, created once (see load_or_create_secret)."""
+    return load_or_create_secret(
+        data_dir, KEY_FILE.removesuffix(".secret"),
+        lambda: _from_private(ec.generate_private_key(ec.SECP256R1())).private_key,
+    )
 
 
 def load_vapid_keys(settings: Settings) -> VapidKeys:

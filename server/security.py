@@ -7,6 +7,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,9 @@ class TokenClaims:
     expires_at: int  # unix seconds
 
 
-def load_or_create_secret(data_dir: Path, name: str) -> str:
-    """A secret kept in DATA_DIR, created once; O_EXCL makes concurrent first starts agree."""
+def load_or_create_secret(data_dir: Path, name: str, generate: Callable[[], str] | None = None) -> str:
+    """A secret kept in DATA_DIR as `<name>.secret`, created once by `generate` (random text by
+    default); O_EXCL makes concurrent first starts agree."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{name}.secret"
     try:
@@ -67,7 +69,7 @@ def load_or_create_secret(data_dir: Path, name: str) -> str:
                 return value
             time.sleep(0.01)  # another process is writing it right now
         raise RuntimeError(f"{path} is empty") from None
-    value = secrets.token_urlsafe(48)
+    value = generate() if generate is not None else secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value

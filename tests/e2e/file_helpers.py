@@ -58,5 +58,12 @@ async def record_of(server: ServerInfo, client: ChatClient, file_id: str) -> Fil
 
 
 async def stored_file_count(server: ServerInfo) -> int:
-    row = await server.app.storage._db.fetch_one("SELECT COUNT(*) AS n FROM files")
+    """Every file record in the store, whichever adapter the server runs on."""
+    from storage.mongo.adapter import MongoStorage
+    from storage.mongo.files import FILES
+
+    storage = server.app.storage
+    if isinstance(storage, MongoStorage):
+        return int(await storage._db[FILES].count_documents({}))
+    row = await storage._db.fetch_one("SELECT COUNT(*) AS n FROM files")
     return int(row["n"])
