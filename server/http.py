@@ -18,6 +18,7 @@ from server.connection import CLOSE_LOGGED_OUT
 from server.dispatch import Dispatcher
 from server.file_routes import file_routes
 from server.hub import Hub
+from server.ws import server_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,8 @@ class HttpSidecar:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port)
+        self._site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port,
+                                 ssl_context=server_ssl_context(self.settings))
         await self._site.start()
 
     async def stop(self) -> None:

@@ -16,6 +16,15 @@ from server.registry import Registry
 log = logging.getLogger(__name__)
 
 
+def server_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS for both listeners when SSL_KEY_FILE_NAME and SSL_CERT_FILE_NAME are set."""
+    if not (settings.ssl_cert_file and settings.ssl_key_file):
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(settings.ssl_cert_file, settings.ssl_key_file)
+    return context
+
+
 class SocketServer:
     def __init__(self, settings: Settings, dispatcher: Dispatcher, registry: Registry) -> None:
         self.settings = settings
@@ -37,16 +46,9 @@ class SocketServer:
             ping_interval=self.settings.ping_interval,
             ping_timeout=self.settings.ping_timeout,
             close_timeout=self.settings.close_timeout,
-            ssl=self._ssl_context(),
+            ssl=server_ssl_context(self.settings),
         )
 
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        if not self.settings.ssl_enabled:
-            return None
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        assert self.settings.ssl_cert_file and self.settings.ssl_key_file
-        context.load_cert_chain(self.settings.ssl_cert_file, self.settings.ssl_key_file)
-        return context
 
     async def stop(self) -> None:
         if self._server is None:

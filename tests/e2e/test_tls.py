@@ -1,0 +1,53 @@
+"""wss:// when a certificate and key are configured."""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+from pathlib import Path
+
+import aiohttp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.client import ChatClient
+from tests.conftest import make_settings, start_server
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
+    key_file.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+async def test_socket_and_sidecar_speak_tls_when_a_certificate_is_configured(tmp_path: Path) -> None:
+    key_file, cert_file = self_signed(tmp_path)
+    settings = make_settings(tmp_path / "data", ssl_key_file=str(key_file), ssl_cert_file=str(cert_file))
+    app, _ = await start_server(settings)
+    try:
+        trust = ssl.create_default_context(cafile=str(cert_file))
+        client = await ChatClient.open(f"wss://localhost:{app.ws_port}", ssl=trust)
+        try:
+            assert (await client.request("ping"))["pong"] == {}
+        finally:
+            await client.close()
+        # the HTTP sidecar speaks https too, so the Secure refresh cookie reaches browsers
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"https://localhost:{app.http_port}/health", ssl=trust) as response:
+                assert response.status == 200
+    finally:
+        await app.stop()
