@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import ssl
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
 from server.config import Settings
 from server.connection import Connection
@@ -23,6 +26,20 @@ def server_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(settings.ssl_cert_file, settings.ssl_key_file)
     return context
+
+
+class ChatConnection(ServerConnection):
+    """Hands a one-frame text message with invalid UTF-8 on as a binary one, so the client gets
+    the 400 error packet PROTOCOL.md asks for and keeps its socket; the library alone would fail the
+    connection with 1007. A fragmented message with invalid UTF-8 still closes with 1007."""
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
+            try:
+                bytes(event.data).decode()
+            except UnicodeDecodeError:
+                event = dataclasses.replace(event, opcode=Opcode.BINARY)
+        super().process_event(event)
 
 
 class SocketServer:
@@ -47,6 +64,7 @@ class SocketServer:
             ping_timeout=self.settings.ping_timeout,
             close_timeout=self.settings.close_timeout,
             ssl=server_ssl_context(self.settings),
+            create_connection=ChatConnection,
         )
 
 
