@@ -1,0 +1,54 @@
+"""Browser clients on another origin: CORS preflights with credentials, so the refresh cookie works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from server.config import Settings
+from tests.client import ServerInfo
+from tests.conftest import make_settings
+
+APP = "http://app.example"
+
+
+@pytest.fixture
+def server_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", cors_origins=(APP,))
+
+
+async def preflight(server: ServerInfo, path: str, origin: str) -> aiohttp.ClientResponse:
+    async with aiohttp.ClientSession() as session:
+        async with session.options(server.http_url + path, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, authorization",
+        }) as response:
+            await response.read()
+            return response
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout"])
+async def test_configured_origin_may_call_login_and_logout_with_credentials(server: ServerInfo, path: str) -> None:
+    response = await preflight(server, path, APP)
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Origin"] == APP
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+async def test_other_origins_are_not_allowed(server: ServerInfo) -> None:
+    response = await preflight(server, "/login", "http://evil.example")
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_login_answer_carries_the_cors_headers_and_the_cookie(server: ServerInfo) -> None:
+    await server.create_user("alice")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(server.http_url + "/login", headers={"Origin": APP}, json={
+            "login": "alice", "password": "secret-pass-1", "device_id": "web"}) as response:
+            assert response.status == 200
+            assert response.headers["Access-Control-Allow-Origin"] == APP
+            assert response.headers["Access-Control-Allow-Credentials"] == "true"
+            assert "refresh_token" in response.cookies
+            assert "HttpOnly" in response.headers["Set-Cookie"]
