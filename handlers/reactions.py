@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.base import Context, Delivery, Outcome, Session
+from handlers.blocks import without_blockers
 from protocol.errors import MESSAGE_NOT_FOUND, error
 from schemas.common import now_ms
 from schemas.documents import Message
@@ -50,7 +51,9 @@ async def message_reactions_update(ctx: Context, payload: MessageReactionsUpdate
         change["add"] = payload.add
     if not change:
         return Outcome(reply={"success": True})
-    participants = await ctx.storage.conversations.participant_ids(org, message.cid)
+    # those who blocked the caller see none of their activity, reactions included
+    participants = await without_blockers(
+        ctx.services, session, await ctx.storage.conversations.participant_ids(org, message.cid))
     event = {"message_reactions_update": {"mid": message.id, "cid": message.cid, "from": session.user_id,
                                           **change}}
     return Outcome(reply={"success": True}, deliveries=[

@@ -216,3 +216,13 @@ async def test_offline_participants_find_the_reaction_in_the_operations_log(serv
     logs = (await carol_online.request("op_log_list", {"created_at": {"gt": 0}}))["logs"]
     packets = [log["packet"] for log in logs if "message_reactions_update" in log["packet"]]
     assert packets == [{"message_reactions_update": {"mid": mid, "cid": cid, "from": uid(bob), "add": "👍"}}]
+
+
+async def test_a_blocker_gets_no_reactions_of_the_user_they_blocked(server: ServerInfo) -> None:
+    alice, _, bob, carol, cid, mid = await group_with_message(server)
+    await bob.request("block_user", {"ids": [uid(alice)]})
+
+    await react(alice, mid, add="🔥")
+
+    assert (await carol.event("message_reactions_update"))["add"] == "🔥"
+    assert [p for p in await bob.settle() if "message_reactions_update" in p] == []
