@@ -53,6 +53,7 @@ class Settings:
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
     close_timeout: float = 10.0
+    ws_compression: bool = False  # permessage-deflate triples the memory of an idle socket
     conversation_max_participants: int = 50
     conversation_preload_count: int = 30
     message_preload_count: int = 30
@@ -119,6 +120,7 @@ class Settings:
             ping_interval=float(_int(env, "WS_PING_INTERVAL", 20)),
             ping_timeout=float(_int(env, "WS_PING_TIMEOUT", 20)),
             close_timeout=float(_int(env, "WS_CLOSE_TIMEOUT", 10)),
+            ws_compression=(_str(env, "WS_COMPRESSION", "none") or "none").lower() == "deflate",
             conversation_max_participants=_int(env, "CONVERSATION_MAX_PARTICIPANTS", 50),
             conversation_preload_count=_int(env, "CONVERSATION_PRELOAD_COUNT", 30),
             message_preload_count=_int(env, "MESSAGE_PRELOAD_COUNT", 30),

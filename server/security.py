@@ -24,6 +24,9 @@ class PasswordHasher:
 
     def __init__(self, hasher: Argon2Hasher | None = None) -> None:
         self._hasher = hasher or Argon2Hasher()
+        # Each hash takes memory_cost KiB (64 MiB by default): run no more at once than there are
+        # cores, so a burst of logins queues instead of multiplying the server's memory.
+        self._slots = asyncio.Semaphore(os.cpu_count() or 1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PasswordHasher:
@@ -34,7 +37,8 @@ class PasswordHasher:
         ))
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
         def check() -> bool:
@@ -43,7 +47,8 @@ class PasswordHasher:
             except (VerificationError, InvalidHashError):
                 return False
 
-        return await asyncio.to_thread(check)
+        async with self._slots:
+            return await asyncio.to_thread(check)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class SocketServer:
             close_timeout=self.settings.close_timeout,
             ssl=server_ssl_context(self.settings),
             create_connection=ChatConnection,
+            compression="deflate" if self.settings.ws_compression else None,
         )
 
 
