@@ -38,7 +38,7 @@ from schemas.conversations import (
     ConversationUpdate,
     GetParticipantsByCids,
 )
-from schemas.documents import Conversation, Message, User
+from schemas.documents import Conversation, User
 from storage.errors import DuplicateError
 
 PRIVATE = "u"
@@ -256,11 +256,9 @@ async def conversation_list(ctx: Context, payload: ConversationList) -> Outcome:
         org, session.user_id, limit=_page_limit(ctx, payload.limit), **_range(payload.updated_at)
     )
     messages = ctx.storage.messages
-    last: dict[str, Message] = {}
-    for conversation in conversations:
-        message = await messages.last_visible(org, conversation.id, session.user_id)
-        if message is not None:
-            last[conversation.id] = message
+    cids = [conversation.id for conversation in conversations]
+    last = await messages.last_visible_many(org, cids, session.user_id)
+    unread = await messages.unread_counts(org, cids, session.user_id)
     read = await messages.read_by_others(org, list(last.values())) if last else set()
     result: list[dict[str, Any]] = []
     for conversation in conversations:
@@ -268,7 +266,7 @@ async def conversation_list(ctx: Context, payload: ConversationList) -> Outcome:
         message = last.get(conversation.id)
         if message is not None:
             wire["last_message"] = message.to_wire("read" if message.id in read else "sent")
-        wire["unread_messages_count"] = await messages.unread_count(org, conversation.id, session.user_id)
+        wire["unread_messages_count"] = unread.get(conversation.id, 0)
         result.append(wire)
     return Outcome(reply={"conversations": result})
 

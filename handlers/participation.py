@@ -35,11 +35,10 @@ async def store_message(
 ) -> Message:
     """Stores a message at the end of the conversation (and marks the conversation active)."""
     created = now_ms()
-    seq = await services.storage.conversations.next_seq(conversation.organization_id, conversation.id, created)
     message = Message(
         id=new_id(), organization_id=conversation.organization_id, cid=conversation.id, from_id=from_id,
         body=body, x=x, attachments=attachments, replied_message_id=replied_message_id,
-        forwarded_message_id=forwarded_message_id, t=unix_now(), seq=seq, created_at=created,
+        forwarded_message_id=forwarded_message_id, t=unix_now(), seq=0, created_at=created,
         updated_at=created,
     )
-    return await services.storage.messages.insert(message)
+    return await services.storage.messages.append(message)  # assigns the seq

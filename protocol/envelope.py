@@ -15,6 +15,9 @@ from protocol.errors import ApiError, bad_request
 
 REQUEST = "request"
 TOP_LEVEL_KINDS = ("message", "typing", "system_message")
+# Objects and arrays nested deeper than this are a bad packet: no client needs more, and a reply
+# that echoes the value (an id, a message's `x`) must stay encodable (orjson stops at 254 levels).
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def decode(frame: str | bytes) -> Packet:
         raise PacketError(bad_request()) from exc
     if not isinstance(data, dict) or not data:
         raise PacketError(bad_request())
+    if nests_deeper_than(data, MAX_DEPTH):
+        raise PacketError(bad_request(), *_echo_of(data))
     if REQUEST in data:
         return _decode_request(data[REQUEST])
     for kind in TOP_LEVEL_KINDS:
@@ -64,6 +69,28 @@ def decode(frame: str | bytes) -> Packet:
     inner = data[key]
     packet_id = inner.get("id") if isinstance(inner, dict) else None
     raise PacketError(ApiError(404, "Route not found"), packet_id)
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """True when objects and arrays in `value` nest more than `limit` levels (walked without recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _echo_of(data: dict[str, Any]) -> tuple[Any, str]:
+    """The id and kind a refusal of this packet answers with; no id when the id itself nests too deep."""
+    kind = next((key for key in (REQUEST, *TOP_LEVEL_KINDS) if key in data), REQUEST)
+    body = data[kind] if kind in data else None
+    packet_id = body.get("id") if isinstance(body, dict) else None
+    return (None if nests_deeper_than(packet_id, MAX_DEPTH) else packet_id), kind
 
 
 def _decode_request(request: Any) -> Packet:

@@ -20,6 +20,29 @@ def _check_object_id(value: str) -> str:
 
 ObjectIdStr = Annotated[str, Field(strict=True), AfterValidator(_check_object_id)]
 
+# The largest integer both stores hold (SQLite INTEGER, BSON int64): a bigger one is out of range.
+MAX_INT64 = 2**63 - 1
+
+
+def _check_storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form client JSON that is stored (a message's `x`, its attachments) must fit both
+    stores: BSON refuses a key with a NUL character and an integer beyond 64 bits."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                raise ValueError("keys must not contain the NUL character")
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, int) and not -MAX_INT64 - 1 <= item <= MAX_INT64:
+            raise ValueError("integers must fit in 64 bits")
+    return value
+
+
+StorableObject = Annotated[dict[str, Any], AfterValidator(_check_storable)]
+
 
 def new_id() -> str:
     """A new 24-hex ObjectId string (time-ordered, unique across nodes)."""
@@ -49,8 +72,8 @@ class RequestModel(BaseModel):
 class TimeRange(RequestModel):
     """`{gt: <unix ms>}` / `{lt: <unix ms>}` filters."""
 
-    gt: StrictInt | None = Field(default=None, ge=0)
-    lt: StrictInt | None = Field(default=None, ge=0)
+    gt: StrictInt | None = Field(default=None, ge=0, le=MAX_INT64)
+    lt: StrictInt | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 def limit_field(default_name: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
-from schemas.common import ObjectIdStr, RequestModel, TimeRange, limit_field
+from schemas.common import ObjectIdStr, RequestModel, StorableObject, TimeRange, limit_field
 
 MAX_ATTACHMENTS = 10
 MAX_IDS = 100  # ids per message_list / message_read / message_delete, uids per system_message
@@ -19,8 +19,8 @@ class MessageSend(RequestModel):
     id: StrictStr = Field(min_length=1)
     cid: ObjectIdStr
     body: StrictStr | None = None
-    x: dict[str, Any] | None = None
-    attachments: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_ATTACHMENTS)
+    x: StorableObject | None = None
+    attachments: list[StorableObject] | None = Field(default=None, max_length=MAX_ATTACHMENTS)
     replied_message_id: ObjectIdStr | None = None
     forwarded_message_id: ObjectIdStr | None = None
 

@@ -43,11 +43,11 @@ class Bus(ABC):
     def __init__(self, registry: Registry, user_rate_limit: int = 100) -> None:
         self.registry = registry
         self.user_rate = UserRateWindows(user_rate_limit)
+        self.on_presence: PresenceHook | None = None  # set by the hub
 
     async def allow(self, user_id: str) -> bool:
         """True while the user stays under the per-user rate limit (every device on every node)."""
         return self.user_rate.allow(user_id)
-        self.on_presence: PresenceHook | None = None  # set by the hub
 
     async def announce_presence(self, session: Session, online: bool, seconds: int) -> None:  # noqa: B027
         """Tells the other nodes that a user's first device came online or last device went offline."""

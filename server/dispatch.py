@@ -84,8 +84,10 @@ class Dispatcher:
         connection.invalid_packets = 0
         if outcome.session_change is not None:
             await self.apply_session_change(connection, outcome.session_change)
-        if outcome.reply is not None:
-            connection.send(response(packet.id, outcome.reply) if packet.kind == REQUEST else outcome.reply)
+        if packet.kind == REQUEST:  # a request is always answered, even by a packet with no reply (typing)
+            connection.send(response(packet.id, outcome.reply if outcome.reply is not None else {"success": True}))
+        elif outcome.reply is not None:
+            connection.send(outcome.reply)
         if outcome.deliveries:
             await self.hub.deliver(outcome.deliveries)
 

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from handlers import auth
 from handlers.base import Services
+from protocol.envelope import MAX_DEPTH, nests_deeper_than
 from protocol.errors import ApiError, bad_request, unauthorized
 from server.config import Settings
 from server.connection import CLOSE_LOGGED_OUT
@@ -56,7 +57,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise bad_request() from exc
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or nests_deeper_than(body, MAX_DEPTH):
         raise bad_request()
     return body
 

@@ -31,11 +31,6 @@ class ConversationRepository(ABC):
         """Removes the conversation, its participants and its messages (with their reactions)."""
 
     @abstractmethod
-    async def next_seq(self, organization_id: str, cid: str, updated_at: int) -> int:
-        """Atomically increments and returns the conversation's message counter, and sets
-        `updated_at` (a new message is activity)."""
-
-    @abstractmethod
     async def list_for_user(
         self,
         organization_id: str,

@@ -11,7 +11,6 @@ from pymongo.errors import DuplicateKeyError
 
 from schemas.common import new_id
 from schemas.documents import Conversation
-from storage.errors import StorageError
 from storage.interface.conversations import ConversationRepository
 from storage.mongo.base import (
     CONVERSATIONS,
@@ -113,19 +112,6 @@ class MongoConversationRepository(ConversationRepository):
         await self._messages.delete_many({"cid": cid})
         await self._read_marks.delete_many({"cid": cid})
         await self._reactions.delete_many({"cid": cid})
-
-    async def next_seq(self, organization_id: str, cid: str, updated_at: int) -> int:
-        """Atomically increments and returns the conversation's message counter, and sets
-        `updated_at` (a new message is activity)."""
-        found = await self._conversations.find_one_and_update(
-            {"_id": cid, "organization_id": organization_id},
-            {"$inc": {"last_seq": 1}, "$set": {"updated_at": updated_at}},
-            projection={"last_seq": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if found is None:
-            raise StorageError(f"conversation {cid} not found")
-        return int(found["last_seq"])
 
     async def list_for_user(
         self,

@@ -8,14 +8,17 @@ cost follows the unread tail. Hiding ("delete for myself") is a `hidden_for` arr
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from schemas.documents import Message
+from storage.errors import StorageError
 from storage.interface.messages import MessageRepository
 from storage.mongo.base import (
+    CONVERSATIONS,
     MESSAGES,
     PARTICIPANTS,
     READ_MARKS,
@@ -48,15 +51,31 @@ class MongoMessageRepository(MessageRepository):
 
     def __init__(self, db: Any) -> None:
         self._messages = db[MESSAGES]
+        self._conversations = db[CONVERSATIONS]
         self._participants = db[PARTICIPANTS]
         self._read_marks = db[READ_MARKS]
         self._reactions = db[REACTIONS]
 
-    async def insert(self, message: Message) -> Message:
-        """Stores a message (its `seq` already assigned by `conversations.next_seq`)."""
+    async def append(self, message: Message) -> Message:
+        """Stores a message at the end of its conversation and returns it with its `seq`: the
+        conversation's next seq is assigned (the message's own `seq` is ignored), the
+        conversation's `updated_at` becomes the message's `created_at` (a new message is
+        activity), and concurrent appends each get their own seq. StorageError when the
+        conversation does not exist in the message's organization; nothing is stored then."""
+        # Two steps without a transaction: $inc hands out each seq once, even across nodes. If
+        # the insert then fails (a repeated id), that seq stays unused: a gap, never a repeat.
+        counter = await self._conversations.find_one_and_update(
+            {"_id": message.cid, "organization_id": message.organization_id},
+            {"$inc": {"last_seq": 1}, "$set": {"updated_at": message.created_at}},
+            projection={"last_seq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if counter is None:
+            raise StorageError(f"conversation {message.cid} not found")
+        stored = message.model_copy(update={"seq": int(counter["last_seq"])})
         with duplicates_as_storage_errors():
-            await self._messages.insert_one(to_mongo(message))
-        return message
+            await self._messages.insert_one(to_mongo(stored))
+        return stored
 
     async def get(self, organization_id: str, mid: str) -> Message | None:
         """The message, or None (also for another organization's id)."""
@@ -96,12 +115,19 @@ class MongoMessageRepository(MessageRepository):
             query["_id"] = {"$in": unique_ids(ids)}
         return await self._find(query, DESCENDING, limit)
 
-    async def last_visible(self, organization_id: str, cid: str, viewer_id: str) -> Message | None:
-        """The newest message of the conversation that the viewer has not hidden."""
-        newest = await self.page(
-            organization_id, cid, viewer_id, created_gt=None, created_lt=None, ids=None, limit=1
-        )
-        return newest[0] if newest else None
+    async def last_visible_many(self, organization_id: str, cids: list[str], viewer_id: str) -> dict[str, Message]:
+        """cid -> the newest message (by seq) of that conversation that the viewer has not
+        hidden, for the given conversations that have one."""
+        # One indexed find per conversation, run concurrently: without aggregate ($group/$top)
+        # a single find over all the cids could not stop after each conversation's newest
+        # visible message and would read whole histories instead.
+        asked = unique_ids(cids)
+        newest = await asyncio.gather(*(
+            self._find({"organization_id": organization_id, "cid": cid, HIDDEN: {"$ne": viewer_id}},
+                       DESCENDING, 1)
+            for cid in asked
+        ))
+        return {cid: found[0] for cid, found in zip(asked, newest, strict=True) if found}
 
     async def update_body(self, organization_id: str, mid: str, body: str, updated_at: int) -> None:
         """Replaces the body of a message."""
@@ -162,23 +188,45 @@ class MongoMessageRepository(MessageRepository):
             newly_read.append(message)
         return newly_read
 
-    async def unread_count(self, organization_id: str, cid: str, user_id: str) -> int:
-        """How many messages of other senders in the conversation the user has not read
-        (hidden ones excluded). Cost grows with the unread tail, not the whole history."""
-        watermark = await self._watermark(organization_id, cid, user_id)
-        marked = await self._read_marks.find(
-            {"cid": cid, "user_id": user_id, "seq": {"$gt": watermark}}, {"mid": 1}
+    async def unread_counts(self, organization_id: str, cids: list[str], user_id: str) -> dict[str, int]:
+        """cid -> how many messages of other senders in that conversation the user has not read:
+        above the user's read watermark and not marked read one by one (hidden ones excluded).
+        Every asked cid is in the result, with 0 when the user is not a participant."""
+        asked = unique_ids(cids)
+        counts = dict.fromkeys(asked, 0)
+        if not asked:
+            return counts
+        # Three batched reads find the conversations that can have unread messages at all (the
+        # counter is above the watermark); only those are counted, one count each, concurrently:
+        # counting per conversation needs aggregate ($group) to be one query.
+        memberships = await self._participants.find(
+            {"organization_id": organization_id, "user_id": user_id, "cid": {"$in": asked}},
+            {"cid": 1, "read_seq": 1},
         ).to_list(length=None)
-        query: dict[str, Any] = {
-            "organization_id": organization_id,
-            "cid": cid,
-            "seq": {"$gt": watermark},
-            "from": {"$ne": user_id},
-            HIDDEN: {"$ne": user_id},
-        }
-        if marked:
-            query["_id"] = {"$nin": [doc["mid"] for doc in marked]}
-        return int(await self._messages.count_documents(query))
+        watermarks = {doc["cid"]: int(doc.get("read_seq", 0)) for doc in memberships}
+        if not watermarks:
+            return counts
+        conversations = await self._conversations.find(
+            {"_id": {"$in": list(watermarks)}, "organization_id": organization_id}, {"last_seq": 1}
+        ).to_list(length=None)
+        tails = {doc["_id"]: watermarks[doc["_id"]] for doc in conversations
+                 if int(doc.get("last_seq", 0)) > watermarks[doc["_id"]]}
+        if not tails:
+            return counts
+        marks = await self._read_marks.find(
+            {"cid": {"$in": list(tails)}, "user_id": user_id}, {"cid": 1, "mid": 1, "seq": 1}
+        ).to_list(length=None)
+        marked: dict[str, list[str]] = {}
+        for mark in marks:
+            if mark["seq"] > tails[mark["cid"]]:
+                marked.setdefault(mark["cid"], []).append(mark["mid"])
+        found = await asyncio.gather(*(
+            self._messages.count_documents(self._unread_query(organization_id, cid, user_id, watermark,
+                                                              marked.get(cid, [])))
+            for cid, watermark in tails.items()
+        ))
+        counts.update((cid, int(count)) for cid, count in zip(tails, found, strict=True))
+        return counts
 
     async def read_by_others(self, organization_id: str, messages: list[Message]) -> set[str]:
         """The ids, among `messages`, that someone other than their sender has read."""
@@ -237,6 +285,21 @@ class MongoMessageRepository(MessageRepository):
         # Marks at or below the watermark say nothing more: drop them to keep the tail small.
         await self._read_marks.delete_many({"cid": cid, "user_id": user_id, "seq": {"$lte": upto_seq}})
         return [message for message in candidates if message.id not in already]
+
+    @staticmethod
+    def _unread_query(
+        organization_id: str, cid: str, user_id: str, watermark: int, marked: list[str]
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {
+            "organization_id": organization_id,
+            "cid": cid,
+            "seq": {"$gt": watermark},
+            "from": {"$ne": user_id},
+            HIDDEN: {"$ne": user_id},
+        }
+        if marked:
+            query["_id"] = {"$nin": marked}
+        return query
 
     async def _watermark(self, organization_id: str, cid: str, user_id: str) -> int:
         found = await self._participants.find_one(

@@ -5,7 +5,6 @@ from typing import Any
 import aiosqlite
 
 from schemas.documents import Conversation
-from storage.errors import StorageError
 from storage.interface.conversations import ConversationRepository
 from storage.sqlite.database import Database, json_list, to_document
 
@@ -102,17 +101,6 @@ class SqliteConversations(ConversationRepository):
                                   ("message_reads", "cid"), ("message_hidden", "cid"),
                                   ("message_reactions", "cid")):
                 await connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (cid,))
-
-    async def next_seq(self, organization_id: str, cid: str, updated_at: int) -> int:
-        # One statement: concurrent senders (even in other processes) each get their own number.
-        rows = await self._db.execute_returning(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?"
-            " WHERE id = ? AND organization_id = ? RETURNING last_seq",
-            (updated_at, cid, organization_id),
-        )
-        if not rows:
-            raise StorageError(f"conversation {cid} not found")
-        return int(rows[0]["last_seq"])
 
     async def list_for_user(
         self,

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from schemas.documents import Message
+from storage.errors import StorageError
 from storage.interface.messages import MessageRepository
 from storage.sqlite.database import Database, json_list, to_document
 
@@ -26,6 +27,21 @@ UNREAD_AMONG_IDS = (
     " AND p.cid = m.cid AND p.user_id = :reader AND p.organization_id = :org AND m.seq > p.read_seq"
     f" AND m.from_id != :reader AND {NOT_MARKED} ORDER BY m.seq"
 )
+# Per asked conversation, the reader's participant row then its unread tail on the (cid, seq)
+# index; CROSS JOIN keeps SQLite from walking every membership of the reader instead.
+UNREAD_COUNTS = (
+    "SELECT p.cid AS cid, COUNT(*) AS unread FROM json_each(:cids) CROSS JOIN participants p"
+    " JOIN messages m ON m.cid = p.cid AND m.seq > p.read_seq"
+    " WHERE p.cid = json_each.value AND p.user_id = :reader AND p.organization_id = :org"
+    f" AND m.from_id != :reader AND {NOT_MARKED} AND {NOT_HIDDEN} GROUP BY p.cid"
+)
+# Per asked conversation, a walk down its (cid, seq) index to the first message the viewer has not hidden.
+LAST_VISIBLE = (
+    "SELECT m.* FROM json_each(:cids) JOIN messages m ON m.id = ("
+    "SELECT m.id FROM messages m WHERE m.cid = json_each.value AND m.organization_id = :org"
+    f" AND {NOT_HIDDEN} ORDER BY m.seq DESC LIMIT 1)"
+)
+INSERT = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 READ_BY_OTHERS_CHUNK = 200
 
 
@@ -45,15 +61,24 @@ class SqliteMessages(MessageRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, message: Message) -> Message:
-        values = message.model_dump()
-        values["x"] = _json(message.x)
-        values["attachments"] = _json(message.attachments)
-        await self._db.execute(
-            f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-            [values[name] for name in COLUMNS],
-        )
-        return message
+    async def append(self, message: Message) -> Message:
+        # One write transaction for the seq and the row: the counter and the message commit
+        # (or roll back) together, and the write lock is taken once per message.
+        async with self._db.write() as connection:
+            rows = await connection.execute_fetchall(
+                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?"
+                " WHERE id = ? AND organization_id = ? RETURNING last_seq",
+                (message.created_at, message.cid, message.organization_id),
+            )
+            found = next(iter(rows), None)
+            if found is None:
+                raise StorageError(f"conversation {message.cid} not found")
+            stored = message.model_copy(update={"seq": int(found["last_seq"])})
+            values = stored.model_dump()
+            values["x"] = _json(stored.x)
+            values["attachments"] = _json(stored.attachments)
+            await connection.execute(INSERT, [values[name] for name in COLUMNS])
+        return stored
 
     async def get(self, organization_id: str, mid: str) -> Message | None:
         row = await self._db.fetch_one(
@@ -98,10 +123,13 @@ class SqliteMessages(MessageRepository):
         rows = await self._db.fetch_all(sql + " ORDER BY m.seq DESC LIMIT :limit", params)
         return [_message(row) for row in rows]
 
-    async def last_visible(self, organization_id: str, cid: str, viewer_id: str) -> Message | None:
-        found = await self.page(organization_id, cid, viewer_id, created_gt=None, created_lt=None,
-                                ids=None, limit=1)
-        return found[0] if found else None
+    async def last_visible_many(self, organization_id: str, cids: list[str], viewer_id: str) -> dict[str, Message]:
+        if not cids:
+            return {}
+        rows = await self._db.fetch_all(
+            LAST_VISIBLE, {"cids": json_list(dict.fromkeys(cids)), "org": organization_id, "viewer": viewer_id}
+        )
+        return {row["cid"]: _message(row) for row in rows}
 
     async def update_body(self, organization_id: str, mid: str, body: str, updated_at: int) -> None:
         await self._db.execute(
@@ -169,12 +197,15 @@ class SqliteMessages(MessageRepository):
             )
             return [_message(row) for row in rows]
 
-    async def unread_count(self, organization_id: str, cid: str, user_id: str) -> int:
-        row = await self._db.fetch_one(
-            f"SELECT COUNT(*) AS unread FROM ({UNREAD} AND {NOT_HIDDEN})",
-            {"cid": cid, "reader": user_id, "viewer": user_id, "org": organization_id},
+    async def unread_counts(self, organization_id: str, cids: list[str], user_id: str) -> dict[str, int]:
+        asked = list(dict.fromkeys(cids))
+        if not asked:
+            return {}
+        rows = await self._db.fetch_all(
+            UNREAD_COUNTS, {"cids": json_list(asked), "reader": user_id, "viewer": user_id, "org": organization_id}
         )
-        return int(row["unread"]) if row is not None else 0
+        counted = {row["cid"]: int(row["unread"]) for row in rows}
+        return {cid: counted.get(cid, 0) for cid in asked}
 
     async def read_by_others(self, organization_id: str, messages: list[Message]) -> set[str]:
         scoped = [message for message in messages if message.organization_id == organization_id]

@@ -109,15 +109,14 @@ def make_conversation(storage: Storage, org: Organization) -> MakeConversation:
 
 @pytest.fixture
 def post_message(storage: Storage, org: Organization) -> PostMessage:
-    """Sends a message the way a handler does: take the next seq, then insert."""
+    """Sends a message the way a handler does: `messages.append` assigns its seq."""
 
     async def post(conversation: Conversation, from_id: str, body: str = "hi", *,
                    created_at: int | None = None, **fields: Any) -> Message:
         created = created_at if created_at is not None else now_ms()
-        seq = await storage.conversations.next_seq(conversation.organization_id, conversation.id, created)
         message = Message(id=new_id(), organization_id=conversation.organization_id, cid=conversation.id,
-                          from_id=from_id, body=body, t=created // 1000, seq=seq,
+                          from_id=from_id, body=body, t=created // 1000, seq=0,
                           created_at=created, updated_at=created, **fields)
-        return await storage.messages.insert(message)
+        return await storage.messages.append(message)
 
     return post

@@ -130,28 +130,3 @@ async def test_delete_from_another_organization_removes_nothing(
 
     assert await storage.conversations.get(org.id, conversation.id) is not None
     assert await storage.conversations.participant_ids(org.id, conversation.id) == [owner]
-
-
-async def test_next_seq_counts_up_from_one_and_sets_updated_at(
-    storage: Storage, org: Organization, make_conversation: MakeConversation
-) -> None:
-    conversation = await make_conversation(new_id(), [], updated_at=1_000)
-
-    seqs = [await storage.conversations.next_seq(org.id, conversation.id, 2_000 + i) for i in range(3)]
-
-    assert seqs == [1, 2, 3]
-    stored = await storage.conversations.get(org.id, conversation.id)
-    assert stored is not None
-    assert (stored.last_seq, stored.updated_at) == (3, 2_002)
-
-
-async def test_next_seq_is_per_conversation(
-    storage: Storage, org: Organization, make_conversation: MakeConversation
-) -> None:
-    first = await make_conversation(new_id(), [])
-    second = await make_conversation(new_id(), [])
-
-    await storage.conversations.next_seq(org.id, first.id, 1)
-    await storage.conversations.next_seq(org.id, first.id, 1)
-
-    assert await storage.conversations.next_seq(org.id, second.id, 1) == 1

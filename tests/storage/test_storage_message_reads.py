@@ -147,3 +147,40 @@ async def test_read_by_others_of_unread_messages_is_empty(
 
     assert await storage.messages.read_by_others(org.id, [message]) == set()
     assert await storage.messages.read_by_others(org.id, []) == set()
+
+
+async def test_unread_counts_answer_every_asked_conversation_at_once(
+    storage: Storage, org: Organization, chat: Conversation, make_conversation: MakeConversation,
+    post_message: PostMessage,
+) -> None:
+    quiet = await make_conversation(ALICE, [ALICE, BOB])
+    read = await make_conversation(ALICE, [ALICE, BOB])
+    without_bob = await make_conversation(ALICE, [ALICE])
+    for _ in range(3):
+        await post_message(chat, ALICE)
+    await post_message(chat, BOB)
+    hidden = await post_message(chat, CAROL)
+    marked = await post_message(chat, ALICE)
+    await storage.messages.hide_for(org.id, chat.id, [hidden.id], BOB)
+    await storage.messages.mark_read(org.id, chat.id, BOB, [marked.id], marked.seq)
+    seen = await post_message(read, ALICE)
+    await storage.messages.mark_read(org.id, read.id, BOB, None, seen.seq)
+    await post_message(without_bob, ALICE)
+    missing = new_id()
+
+    counts = await storage.messages.unread_counts(
+        org.id, [chat.id, quiet.id, read.id, without_bob.id, missing, chat.id], BOB
+    )
+
+    assert counts == {chat.id: 3, quiet.id: 0, read.id: 0, without_bob.id: 0, missing: 0}
+    assert await storage.messages.unread_counts(org.id, [], BOB) == {}
+    for cid, count in counts.items():
+        assert await storage.messages.unread_count(org.id, cid, BOB) == count
+
+
+async def test_unread_counts_of_another_organization_are_zero(
+    storage: Storage, other_org: Organization, chat: Conversation, post_message: PostMessage
+) -> None:
+    await post_message(chat, ALICE)
+
+    assert await storage.messages.unread_counts(other_org.id, [chat.id], BOB) == {chat.id: 0}

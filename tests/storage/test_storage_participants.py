@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from schemas.common import new_id
-from schemas.documents import Conversation, Organization
+from schemas.documents import Conversation, Message, Organization
 from storage.interface import Storage
 
 MakeConversation = Callable[..., Awaitable[Conversation]]
+PostMessage = Callable[..., Awaitable[Message]]
 
 
 async def _list(storage: Storage, org: Organization, user_id: str, *, updated_gt: int | None = None,
@@ -132,13 +133,13 @@ async def test_list_for_user_filters_on_updated_at_and_limit(
 
 
 async def test_list_for_user_follows_new_activity(
-    storage: Storage, org: Organization, make_conversation: MakeConversation
+    storage: Storage, org: Organization, make_conversation: MakeConversation, post_message: PostMessage
 ) -> None:
     me = new_id()
     quiet = await make_conversation(me, [me], updated_at=1_000)
     busy = await make_conversation(me, [me], updated_at=2_000)
 
-    await storage.conversations.next_seq(org.id, quiet.id, 3_000)
+    await post_message(quiet, me, created_at=3_000)
 
     assert await _list(storage, org, me) == [quiet.id, busy.id]
 

@@ -38,12 +38,13 @@ def _conversation(organization_id: str, owner_id: str, name: str = "Team") -> Co
                         created_at=1, updated_at=1)
 
 
+def _message(conversation: Conversation, from_id: str, at: int = 1_000) -> Message:
+    return Message(id=new_id(), organization_id=conversation.organization_id, cid=conversation.id,
+                   from_id=from_id, body="hi", t=at // 1000, seq=0, created_at=at, updated_at=at)
+
+
 async def _post(storage: SqliteStorage, conversation: Conversation, from_id: str, at: int = 1_000) -> Message:
-    seq = await storage.conversations.next_seq(conversation.organization_id, conversation.id, at)
-    return await storage.messages.insert(
-        Message(id=new_id(), organization_id=conversation.organization_id, cid=conversation.id,
-                from_id=from_id, body="hi", t=at // 1000, seq=seq, created_at=at, updated_at=at)
-    )
+    return await storage.messages.append(_message(conversation, from_id, at))
 
 
 async def test_data_survives_closing_and_reopening_the_file(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ async def test_data_survives_closing_and_reopening_the_file(tmp_path: Path) -> N
         assert await second.users.get(default.id, alice.id) == alice
         assert await second.conversations.participant_ids(default.id, conversation.id) == [alice.id]
         assert await second.messages.get(default.id, message.id) == message
-        assert await second.conversations.next_seq(default.id, conversation.id, 2) == 2
+        assert (await _post(second, conversation, alice.id, 2)).seq == 2
     finally:
         await second.close()
 
@@ -80,7 +81,7 @@ async def test_two_storages_on_one_file_write_concurrently_without_failing(tmp_p
 
         async def write(node: SqliteStorage, name: str) -> int:
             await node.users.create(_user(default.id, name))
-            return await node.conversations.next_seq(default.id, conversation.id, 1)
+            return (await _post(node, conversation, name)).seq
 
         seqs = await asyncio.gather(
             *(write(node, f"user{index}n{number}") for number, node in enumerate(nodes) for index in range(50))
@@ -90,6 +91,9 @@ async def test_two_storages_on_one_file_write_concurrently_without_failing(tmp_p
         found = await nodes[1].users.search(default.id, "user", ignore_ids=[], updated_gt=None,
                                             updated_lt=None, limit=1000)
         assert len(found) == 100
+        stored = await nodes[1].messages.page(default.id, conversation.id, "reader", created_gt=None,
+                                              created_lt=None, ids=None, limit=1000)
+        assert sorted(message.seq for message in stored) == list(range(1, 101))
     finally:
         for node in nodes:
             await node.close()
@@ -131,10 +135,13 @@ async def _exercise_every_method(storage: SqliteStorage) -> None:
     await messages.get(org.id, sent[0].id)
     await messages.get_many(org.id, group.id, [m.id for m in sent])
     await messages.page(org.id, group.id, bob.id, created_gt=0, created_lt=5_000, ids=[sent[0].id], limit=5)
-    await messages.last_visible(org.id, group.id, bob.id)
+    other = await conversations.create(_conversation(org.id, bob.id, "Other"), [alice.id, bob.id])
+    await _post(storage, other, bob.id, 4_000)
+    await messages.last_visible_many(org.id, [group.id, other.id, new_id()], bob.id)
     await messages.update_body(org.id, sent[0].id, "edited", 9)
     await messages.hide_for(org.id, group.id, [sent[0].id], bob.id)
     await messages.mark_read(org.id, group.id, bob.id, [sent[1].id], sent[1].seq)
+    await messages.unread_counts(org.id, [group.id, other.id, new_id()], bob.id)
     await messages.unread_count(org.id, group.id, bob.id)
     await messages.mark_read(org.id, group.id, bob.id, None, sent[2].seq)
     await messages.read_by_others(org.id, sent)
