@@ -89,6 +89,7 @@ class NodeProcess:
 
 # Low enough for a test to exceed from two nodes, high enough for every other test's traffic.
 USER_RATE_LIMIT = 30
+ADMIN_KEY = "cluster-admin-key"
 
 
 class Cluster:
@@ -107,6 +108,7 @@ class Cluster:
             "JWT_REFRESH_SECRET": f"refresh-{uuid.uuid4().hex}{uuid.uuid4().hex}",
             "LOG_LEVEL": "INFO",
             "USER_RATE_LIMIT_PER_SECOND": str(USER_RATE_LIMIT),
+            "HTTP_ADMIN_API_KEY": ADMIN_KEY,
             **FAST_ARGON2,
             "PYTHONUNBUFFERED": "1",
         })
