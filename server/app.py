@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from handlers.base import Services
 from server.activity import ActivitySubscriptions
@@ -89,7 +88,3 @@ class ChatServer:
         await self.push.stop()
         await self.bus.stop()
         await self.storage.close()
-
-
-def settings_with_ports(settings: Settings, app_port: int, http_port: int) -> Settings:
-    return replace(settings, app_port=app_port, http_port=http_port)
