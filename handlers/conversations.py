@@ -135,12 +135,9 @@ def _announce_created(
 # -- update --------------------------------------------------------------------------------------
 
 
-async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outcome:
-    """Renames or describes a conversation (any participant of a group) and adds or removes
-    participants (the owner only). Added users are told `conversation_updated`, removed ones
-    `conversation_kicked`; each change of participants is recorded as a message in the group."""
-    session = ctx.require_session()
-    conversation = await conversation_of_participant(ctx.services, session, payload.id)
+def _requested_change(session: Session, conversation: Conversation,
+                      payload: ConversationUpdate) -> tuple[list[str], list[str]]:
+    """The users to add and to remove, once the request is known to be allowed."""
     change = payload.participants
     add = list(dict.fromkeys(change.add)) if change else []
     remove = [uid for uid in dict.fromkeys(change.remove) if uid != session.user_id] if change else []
@@ -155,7 +152,16 @@ async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outc
         raise validation(NAME_REQUIRED)
     if set(add) & set(remove):
         raise validation(ADD_AND_REMOVE)
+    return add, remove
 
+
+async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outcome:
+    """Renames or describes a conversation (any participant of a group) and adds or removes
+    participants (the owner only). Added users are told `conversation_updated`, removed ones
+    `conversation_kicked`; each change of participants is recorded as a message in the group."""
+    session = ctx.require_session()
+    conversation = await conversation_of_participant(ctx.services, session, payload.id)
+    add, remove = _requested_change(session, conversation, payload)
     storage = ctx.storage.conversations
     org = session.organization_id
     before = await storage.participant_ids(org, conversation.id)
@@ -181,14 +187,12 @@ async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outc
     # The recorded messages move the conversation's activity: store them before reading it back,
     # so the reply and the events show the same conversation.
     messages: list[Delivery] = []
-    for user in removed_users:
-        if user.id in removed_ids:
-            messages.append(await participant_change_delivery(
-                ctx.services, conversation, session.user_id, user, REMOVED_PARTICIPANT, participant_ids))
-    for user in added_users:
-        if user.id in added_ids:
-            messages.append(await participant_change_delivery(
-                ctx.services, conversation, session.user_id, user, ADDED_PARTICIPANT, participant_ids))
+    for users, kind, done in ((removed_users, REMOVED_PARTICIPANT, removed_ids),
+                              (added_users, ADDED_PARTICIPANT, added_ids)):
+        for user in users:
+            if user.id in done:
+                messages.append(await participant_change_delivery(
+                    ctx.services, conversation, session.user_id, user, kind, participant_ids))
     conversation = await storage.get(org, conversation.id) or conversation
 
     events: list[Delivery] = []
