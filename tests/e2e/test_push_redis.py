@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from server.config import Settings
 from server.push_queue import GROUP, STREAM
 from tests.client import ServerInfo
-from tests.conftest import make_settings, start_server
+from tests.conftest import make_settings
 from tests.e2e.message_helpers import users
 from tests.e2e.push_helpers import StandInPushService, push_to, running_push_service, subscribe
 from tests.redis_server import RedisServer, redis_server_binary
@@ -35,20 +36,15 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def redis_node(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[ServerInfo]:
-    app, info = await start_server(make_settings(tmp_path / "node", redis_url=redis_server.url))
-    try:
-        yield info
-    finally:
-        for client in info.clients:
-            await client.close()
-        await app.stop()
+def server_settings(tmp_path: Path, redis_server: RedisServer) -> Settings:
+    """The `server` fixture, as one node with REDIS_URL set."""
+    return make_settings(tmp_path / "node", redis_url=redis_server.url)
 
 
 async def test_with_redis_events_go_through_the_push_stream(
-    redis_node: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
+    server: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
 ) -> None:
-    alice, bob = await users(redis_node, "alice", "bob")
+    alice, bob = await users(server, "alice", "bob")
     browser = await subscribe(bob, push_service, "bob")
 
     await push_to(alice, bob, title="via stream")
@@ -62,9 +58,9 @@ async def test_with_redis_events_go_through_the_push_stream(
 
 
 async def test_with_redis_away_events_wait_in_the_database_and_still_arrive(
-    redis_node: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
+    server: ServerInfo, redis_server: RedisServer, push_service: StandInPushService
 ) -> None:
-    alice, bob = await users(redis_node, "alice", "bob")
+    alice, bob = await users(server, "alice", "bob")
     browser = await subscribe(bob, push_service, "bob")
     redis_server.stop()
 
