@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -15,20 +14,11 @@ from server.app import ChatServer
 from server.config import Settings
 from storage.interface import Storage
 from tests.client import ServerInfo
+from tests.local_processes import FAST_ARGON2
 
 # Every end-to-end test runs on both adapters: the embedded SQLite file and MongoDB (mongomock-motor,
 # or the real server named by MONGODB_URL).
 STORES = ["sqlite", "mongo" if os.environ.get("MONGODB_URL") else "mongomock"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# Real argon2id, at the lowest cost it allows: the suite hashes hundreds of passwords.
-FAST_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -18,24 +18,25 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the process helpers the test suite uses too (standard library only)
+
+from tests.local_processes import FAST_ARGON2, free_port, log_tail, wait_until_ready  # noqa: E402
+from tests.redis_server import RedisServer, redis_server_binary  # noqa: E402
+
 READY_DEADLINE = 30.0
 STOP_DEADLINE = 10.0
 HOST = "127.0.0.1"
 
-FAST_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
 NO_RATE_LIMITS = {
     "RATE_LIMIT_PER_SECOND": "1000000",
     "RATE_LIMIT_BURST": "1000000",
@@ -44,12 +45,6 @@ NO_RATE_LIMITS = {
 # Variables of the caller's environment that must not leak into a benchmark node.
 _DROPPED_PREFIXES = ("APP_", "HTTP_", "NODE_", "REDIS_", "MONGODB_", "DATA_DIR", "JWT_", "ARGON2_", "RATE_LIMIT",
                      "USER_RATE_LIMIT", "S3_", "STORAGE_DRIVER", "SSL_")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def python_binary() -> str:
@@ -134,15 +129,6 @@ def self_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _ping_redis(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def _stop_process(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
@@ -152,13 +138,6 @@ def _stop_process(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=STOP_DEADLINE)
-
-
-def _log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 @dataclass
@@ -183,20 +162,8 @@ class Node:
         return self.process.pid
 
     def wait_ready(self, deadline: float) -> None:
-        url = f"{self.http_url}/health/ready"
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.node_id} exited with {self.process.returncode}:\n{_log_tail(self.log_path)}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.node_id} not ready in {READY_DEADLINE}s:\n{_log_tail(self.log_path)}")
-            time.sleep(0.05)
+        assert self.process is not None
+        wait_until_ready(self.node_id, self.process, self.http_url, self.log_path, deadline)
 
 
 @dataclass
@@ -214,8 +181,7 @@ class BenchServer:
     keep_dir: bool = False
     profile_dir: Path | None = None  # each node runs under cProfile and writes <node_id>.prof there
     node_list: list[Node] = field(default_factory=list, init=False)
-    redis_process: subprocess.Popen[bytes] | None = field(default=None, init=False)
-    redis_port: int | None = field(default=None, init=False)
+    redis_server: RedisServer | None = field(default=None, init=False)
     work_dir: Path | None = field(default=None, init=False)
 
     def __enter__(self) -> BenchServer:
@@ -229,12 +195,6 @@ class BenchServer:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.stop()
-
-    @property
-    def redis_binary(self) -> str | None:
-        return shutil.which("redis-server") or (
-            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-        )
 
     @property
     def description(self) -> str:
@@ -286,28 +246,18 @@ class BenchServer:
             node.wait_ready(deadline)
 
     def _start_redis(self) -> str:
-        binary = self.redis_binary
-        if binary is None:
+        if redis_server_binary() is None:
             raise SystemExit("--redis given but redis-server is not installed (make services installs it)")
         assert self.work_dir is not None
-        self.redis_port = free_port()
-        with open(self.work_dir / "redis.log", "ab") as log:
-            self.redis_process = subprocess.Popen(
-                [binary, "--port", str(self.redis_port), "--bind", HOST, "--save", "", "--appendonly", "no",
-                 "--dir", str(self.work_dir), "--protected-mode", "no", "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + READY_DEADLINE
-        while not _ping_redis(self.redis_port):
-            if self.redis_process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start:\n{_log_tail(self.work_dir / 'redis.log')}")
-            time.sleep(0.02)
-        return f"redis://{HOST}:{self.redis_port}/0"
+        self.redis_server = RedisServer(self.work_dir / "redis")
+        self.redis_server.start()
+        return self.redis_server.url
 
     def stop(self) -> None:
         for node in self.node_list:
             _stop_process(node.process)
-        _stop_process(self.redis_process)
+        if self.redis_server is not None:
+            self.redis_server.stop()
         if self.work_dir is not None and not self.keep_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -324,16 +274,17 @@ class BenchServer:
         return [thread_cpu_seconds(pid) for pid in self.pids()]
 
     def redis_cpu_seconds(self) -> float:
-        return cpu_seconds(self.redis_process.pid) if self.redis_process is not None else 0.0
+        process = self.redis_server.process if self.redis_server is not None else None
+        return cpu_seconds(process.pid) if process is not None else 0.0
 
     def check_alive(self) -> None:
         for node in self.node_list:
             assert node.process is not None
             if node.process.poll() is not None:
-                raise RuntimeError(f"{node.node_id} died ({node.process.returncode}):\n{_log_tail(node.log_path)}")
+                raise RuntimeError(f"{node.node_id} died ({node.process.returncode}):\n{log_tail(node.log_path)}")
 
     def log_tails(self, lines: int = 10) -> str:
-        return "\n".join(f"--- {node.node_id}\n{_log_tail(node.log_path, lines)}" for node in self.node_list)
+        return "\n".join(f"--- {node.node_id}\n{log_tail(node.log_path, lines)}" for node in self.node_list)
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -370,8 +321,8 @@ def main() -> None:
         print(f"{server.description}; data in {server.work_dir}", flush=True)
         for node in server.node_list:
             print(f"  {node.node_id}: pid {node.pid}  {node.ws_url}  {node.http_url}  log {node.log_path}", flush=True)
-        if server.redis_port:
-            print(f"  redis: redis://{HOST}:{server.redis_port}/0", flush=True)
+        if server.redis_server is not None:
+            print(f"  redis: {server.redis_server.url}", flush=True)
         deadline = time.monotonic() + args.duration
         while not stop and time.monotonic() < deadline:
             server.check_alive()

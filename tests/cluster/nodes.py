@@ -11,15 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.client import ServerInfo
-from tests.conftest import FAST_ARGON2
-from tests.redis_server import RedisServer, free_port
+from tests.local_processes import FAST_ARGON2, free_port, log_tail, wait_until_ready
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_DEADLINE = 30.0
@@ -48,27 +46,11 @@ class NodeProcess:
             )
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
 
     def wait_ready(self, deadline: float) -> None:
-        """Polls GET /health/ready until it answers 200; fails with the node's log otherwise."""
-        url = f"{self.info.http_url}/health/ready"
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node {self.node_id} exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"node {self.node_id} not ready in time:\n{self.log_tail()}")
-            time.sleep(0.05)
+        assert self.process is not None
+        wait_until_ready(f"node {self.node_id}", self.process, self.info.http_url, self.log_path, deadline)
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to Redis, its sessions stay until its liveness key expires."""

@@ -15,7 +15,8 @@ from aiobotocore.session import get_session
 
 from server.config import Settings
 from tests.client import ServerInfo
-from tests.conftest import free_port, make_settings
+from tests.conftest import make_settings
+from tests.local_processes import free_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 KEY, SECRET, REGION = "test-key", "test-secret", "us-east-1"
