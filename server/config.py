@@ -27,6 +27,18 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 def _str(env: dict[str, str], name: str, default: str | None = None) -> str | None:
     raw = env.get(name)
     return raw if raw not in (None, "") else default
@@ -90,6 +102,23 @@ class Settings:
     push_retry_delay: float = 30.0  # seconds before the first retry of a failed delivery; doubles each time
     push_max_attempts: int = 5
     push_queue_poll_interval: float = 1.0  # seconds between looks at the database queue when idle
+    # hardening (issue 7): per-socket and per-node limits of the transport
+    ws_max_outbound_bytes: int = 4 * 1024 * 1024  # unsent bytes one socket may hold before it is aborted
+    ws_write_timeout: float = 10.0  # seconds a write may make no progress before the socket is aborted
+    ws_auth_timeout: float = 10.0  # seconds a socket may stay unauthenticated (closed with 4003)
+    ws_handshake_timeout: float = 10.0  # seconds for the TCP/TLS + WebSocket opening handshake
+    ws_max_connections: int = 10_000  # sockets per node; beyond it the handshake is answered 503
+    ws_max_connections_per_address: int = 1_000  # sockets per remote address per node
+    # Redis on the packet path: a short timeout, then the circuit stays open for the cool-down
+    redis_command_timeout: float = 0.25  # seconds
+    redis_breaker_cooldown: float = 2.0  # seconds Redis is skipped after a failure
+    # accounts
+    registration: str = "open"  # sign-up of the default organization: open | invite | closed
+    login_rate_limit_per_minute: int = 10  # failed logins per (organization, login) and per address
+    password_hash_queue_max: int = 8  # hashes waiting for a core; beyond it logins are refused 503
+    push_allow_private_endpoints: bool = False  # tests' local push endpoints; never in production
+    message_dedup_ttl: int = 24 * 3600  # seconds a message's client id is remembered per sender and chat
+    mongodb_connect_timeout: float = 5.0  # seconds to find the MongoDB server at start
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -154,4 +183,18 @@ class Settings:
             push_retry_delay=_float(env, "PUSH_RETRY_DELAY", 30.0),
             push_max_attempts=_int(env, "PUSH_MAX_ATTEMPTS", 5),
             push_queue_poll_interval=_float(env, "PUSH_QUEUE_POLL_INTERVAL", 1.0),
+            ws_max_outbound_bytes=_int(env, "WS_MAX_OUTBOUND_BYTES", 4 * 1024 * 1024),
+            ws_write_timeout=_float(env, "WS_WRITE_TIMEOUT", 10.0),
+            ws_auth_timeout=_float(env, "WS_AUTH_TIMEOUT", 10.0),
+            ws_handshake_timeout=_float(env, "WS_HANDSHAKE_TIMEOUT", 10.0),
+            ws_max_connections=_int(env, "WS_MAX_CONNECTIONS", 10_000),
+            ws_max_connections_per_address=_int(env, "WS_MAX_CONNECTIONS_PER_ADDRESS", 1_000),
+            redis_command_timeout=_float(env, "REDIS_COMMAND_TIMEOUT", 0.25),
+            redis_breaker_cooldown=_float(env, "REDIS_BREAKER_COOLDOWN", 2.0),
+            registration=(_str(env, "REGISTRATION", "open") or "open").lower(),
+            login_rate_limit_per_minute=_int(env, "LOGIN_RATE_LIMIT_PER_MINUTE", 10),
+            password_hash_queue_max=_int(env, "PASSWORD_HASH_QUEUE_MAX", 8),
+            push_allow_private_endpoints=_bool(env, "PUSH_ALLOW_PRIVATE_ENDPOINTS", False),
+            message_dedup_ttl=_int(env, "MESSAGE_DEDUP_TTL", 24 * 3600),
+            mongodb_connect_timeout=_float(env, "MONGODB_CONNECT_TIMEOUT", 5.0),
         )
