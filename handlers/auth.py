@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.base import Context, Outcome, Services, Session, SessionChange
-from protocol.errors import DEVICE_ID_MISSING, TOKEN_INCORRECT, WRONG_CREDENTIALS, error
+from protocol.errors import DEVICE_ID_MISSING, TOKEN_INCORRECT, WRONG_CREDENTIALS, ApiError, error
 from schemas.auth import Connect, UserLogin, UserLogout
 from schemas.common import now_ms
 from schemas.documents import DeviceSession, User
@@ -47,15 +47,28 @@ async def _issue(services: Services, user: User, device_id: str, rotate_refresh:
 
 async def login_with_password(
     services: Services, login: str | None, password: str | None, device_id: str | None,
-    organization_id: str | None,
+    organization_id: str | None, *, remote_address: str | None = None,
 ) -> LoginResult:
+    """The password flow of `POST /login` and `user_login`. Attempts count against the login and
+    the remote address (429 with `retry_after` over the limit, right password or not); an
+    unknown login is verified against a dummy hash, so it answers as slowly as a wrong password."""
     device = require_device_id(device_id)
     if not login or not password:
         raise error(WRONG_CREDENTIALS)
     org_id = organization_id or services.default_organization_id
+    limits = services.login_limits
+    attempt = await limits.begin(org_id, login, remote_address) if limits is not None else None
     user = await services.storage.users.find_by_login(org_id, login)
-    if user is None or not await services.passwords.verify(user.password_hash, password):
+    try:
+        verified = await services.passwords.verify(user.password_hash if user else None, password)
+    except ApiError:  # busy (503): the password was not checked, so the attempt does not count
+        if limits is not None and attempt is not None:
+            await limits.not_checked(attempt)
+        raise
+    if user is None or not verified:
         raise error(WRONG_CREDENTIALS)
+    if limits is not None and attempt is not None:
+        await limits.succeeded(attempt)
     return await _issue(services, user, device, rotate_refresh=True)
 
 
@@ -124,7 +137,8 @@ async def user_login(ctx: Context, payload: UserLogin) -> Outcome:
     else:
         device = require_device_id(payload.device_id)
         result = await login_with_password(
-            services, payload.login, payload.password, device, payload.organization_id
+            services, payload.login, payload.password, device, payload.organization_id,
+            remote_address=ctx.remote_address,
         )
     return Outcome(
         reply={"user": result.user.to_wire(), "token": result.access_token},

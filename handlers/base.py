@@ -11,6 +11,7 @@ from protocol.errors import unauthorized
 if TYPE_CHECKING:
     from server.config import Settings
     from server.file_storage import BlobStore
+    from server.login_limits import LoginLimits
     from server.push_queue import PushQueue
     from server.security import PasswordHasher, TokenService
     from storage.interface import Storage
@@ -43,6 +44,7 @@ class Services:
     files: BlobStore | None = None  # where attachments' bytes live (server/file_storage.py)
     push_queue: PushQueue | None = None  # where push events wait for the push worker (server/push_queue.py)
     activity: ActivityWatch | None = None  # last-activity subscriptions (server/activity.py)
+    login_limits: LoginLimits | None = None  # failed-login counters (server/login_limits.py); None: no limit
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Context:
     services: Services
     session: Session | None
     connection_id: str
+    remote_address: str | None = None  # the peer's host, for per-address limits (None: unknown)
 
     def require_session(self) -> Session:
         if self.session is None:

@@ -1,6 +1,6 @@
 """The block list: block_user, unblock_user, list_blocked_users, and the rules other handlers
 apply with it (a blocked user cannot message the blocker privately; the blocker receives none of
-the blocked user's messages, typing or activity)."""
+the blocked user's messages, typing, system messages, pushes or activity)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,18 @@ async def without_blockers(services: Services, session: Session, recipients: Ite
     wanted = list(dict.fromkeys(recipients))
     blockers = await services.storage.blocks.blockers_of(session.organization_id, session.user_id, wanted)
     return [uid for uid in wanted if uid not in blockers]
+
+
+async def reachable_recipients(services: Services, session: Session, recipients: Iterable[str]) -> list[str]:
+    """For packets addressed to users by id (`system_message` with `uids`, `push_event_create`):
+    the recipients minus those who blocked the caller, silently, as in a group; when every
+    recipient other than the caller blocked the caller, 422 "Communication is not possible...",
+    as in a private conversation."""
+    wanted = list(dict.fromkeys(recipients))
+    allowed = await without_blockers(services, session, wanted)
+    if len(allowed) < len(wanted) and all(uid == session.user_id for uid in allowed):
+        raise error(BLOCKED_BY_RECIPIENT)
+    return allowed
 
 
 async def blocked_either_way(storage: Storage, organization_id: str, user_id: str, among: list[str]) -> set[str]:

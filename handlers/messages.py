@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.base import Context, Delivery, Outcome, Session, unix_now
-from handlers.blocks import refuse_if_blocked, without_blockers
+from handlers.blocks import reachable_recipients, refuse_if_blocked, without_blockers
 from handlers.files import check_attachments
-from handlers.participation import conversation_of_participant, store_message
+from handlers.participation import conversation_of_participant
 from handlers.reactions import reaction_summaries, with_reactions
 from protocol.errors import (
     MESSAGE_EMPTY,
@@ -18,7 +18,7 @@ from protocol.errors import (
     forbidden,
     validation,
 )
-from schemas.common import now_ms
+from schemas.common import new_id, now_ms
 from schemas.documents import Conversation, Message
 from schemas.messages import (
     MessageDelete,
@@ -29,6 +29,7 @@ from schemas.messages import (
     SystemMessage,
     Typing,
 )
+from storage.interface.messages import SendReceipt
 
 
 def _delivery(session: Session, user_ids: list[str], packet: dict[str, Any], *,
@@ -73,6 +74,25 @@ async def _recipients_of_new_message(ctx: Context, conversation: Conversation) -
     return participants + [uid for uid in added if uid not in participants]
 
 
+def _ask(payload: MessageSend, receipt: SendReceipt) -> dict[str, Any]:
+    return {"ask": {"mid": payload.id, "server_mid": receipt.mid, "t": receipt.t}}
+
+
+async def _store_once(ctx: Context, conversation: Conversation, session: Session, payload: MessageSend,
+                      created: int) -> tuple[SendReceipt, Message | None]:
+    """Stores the message unless a concurrent send of the same client id did: (the receipt, the
+    message when this send stored it)."""
+    message = Message(
+        id=new_id(), organization_id=conversation.organization_id, cid=conversation.id, from_id=session.user_id,
+        body=payload.body, x=payload.x, attachments=payload.attachments or None,
+        replied_message_id=payload.replied_message_id, forwarded_message_id=payload.forwarded_message_id,
+        t=created // 1000, seq=0, created_at=created, updated_at=created,
+    )
+    expires_at = created + ctx.settings.message_dedup_ttl * 1000
+    once = await ctx.storage.messages.append_once(message, payload.id, expires_at)
+    return once.receipt, once.stored
+
+
 async def message(ctx: Context, payload: MessageSend) -> Outcome:
     """Stores a message and answers with the `ask` packet (client id, stored id, stored `t`).
 
@@ -80,14 +100,22 @@ async def message(ctx: Context, payload: MessageSend) -> Outcome:
     included (carbons) but not the sending socket; offline participants get a push. A user the
     other side of a private conversation blocked is refused (422); in a group, participants who
     blocked the sender get nothing.
+
+    The client id makes the send idempotent per (sender, cid, id) for `message_dedup_ttl`
+    seconds: a resend, from any device or node, gets the first send's `ask` and delivers nothing,
+    whatever its content (see docs/protocol-notes/idempotent-sends.md).
     """
     session = ctx.require_session()
+    org, created = session.organization_id, now_ms()
+    # A resend is answered before any check (a fast read; _store_once makes the atomic decision).
+    earlier = await ctx.storage.messages.earlier_send(org, session.user_id, payload.cid, payload.id, created)
+    if earlier is not None:
+        return Outcome(reply=_ask(payload, earlier))
     if not (payload.body and payload.body.strip()) and not payload.attachments:
         raise error(MESSAGE_EMPTY)
     conversation = await conversation_of_participant(ctx.services, session, payload.cid)
     if conversation.type == "u":
         await refuse_if_blocked(ctx.services, session, _private_pair(conversation))
-    org = session.organization_id
     if payload.replied_message_id is not None and not await ctx.storage.messages.get_many(
         org, conversation.id, [payload.replied_message_id]
     ):
@@ -98,13 +126,11 @@ async def message(ctx: Context, payload: MessageSend) -> Outcome:
     recipients = await _recipients_of_new_message(ctx, conversation)
     if conversation.type != "u":  # in a private conversation a block refused the message above
         recipients = await without_blockers(ctx.services, session, recipients)
-    stored = await store_message(
-        ctx.services, conversation, session.user_id, body=payload.body, x=payload.x,
-        attachments=payload.attachments or None, replied_message_id=payload.replied_message_id,
-        forwarded_message_id=payload.forwarded_message_id,
-    )
+    receipt, stored = await _store_once(ctx, conversation, session, payload, created)
+    if stored is None:  # a concurrent send of the same client id stored it and delivers it
+        return Outcome(reply=_ask(payload, receipt))
     return Outcome(
-        reply={"ask": {"mid": payload.id, "server_mid": stored.id, "t": stored.t}},
+        reply=_ask(payload, receipt),
         deliveries=[_delivery(session, recipients, {"message": stored.to_wire()},
                               skip_connection=ctx.connection_id, offline="push")],
     )
@@ -223,7 +249,9 @@ async def typing(ctx: Context, payload: Typing) -> Outcome:
 async def system_message(ctx: Context, payload: SystemMessage) -> Outcome:
     """Relays custom data (`x`) to a conversation's participants (`cid`) or to users of the
     caller's organization (`uids`; others are dropped silently). Not stored; online devices
-    only, never the sending socket. Answers `{"ask": {"mid": <client id>, "t": <now>}}`."""
+    only, never the sending socket. Answers `{"ask": {"mid": <client id>, "t": <now>}}`.
+    Users who blocked the caller get nothing; when that is every recipient of `uids`, or the other
+    side of a private `cid`, it is refused (422), as a message is."""
     session = ctx.require_session()
     if (payload.cid is None) == (payload.uids is None):
         raise validation("Either 'cid' or 'uids' is required." if payload.cid is None
@@ -234,10 +262,13 @@ async def system_message(ctx: Context, payload: SystemMessage) -> Outcome:
         conversation = await conversation_of_participant(ctx.services, session, payload.cid)
         event["cid"] = conversation.id
         recipients = await ctx.storage.conversations.participant_ids(session.organization_id, conversation.id)
+        if conversation.type == "u":  # blocks as for a message: refused privately, blockers left out in a group
+            await refuse_if_blocked(ctx.services, session, recipients)
+        recipients = await without_blockers(ctx.services, session, recipients)
     else:
         assert payload.uids is not None
         users = await ctx.storage.users.get_many(session.organization_id, list(dict.fromkeys(payload.uids)))
-        recipients = [user.id for user in users]
+        recipients = await reachable_recipients(ctx.services, session, [user.id for user in users])
     deliveries = [
         Delivery(tuple(recipients), {"system_message": event}, skip_connection=ctx.connection_id,
                  offline=None, organization_id=session.organization_id)

@@ -11,11 +11,13 @@ import base64
 import binascii
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import orjson
 
 from handlers.base import Context, Outcome, Services
+from handlers.blocks import reachable_recipients
+from handlers.push_endpoints import https_parts, resolves_publicly
 from protocol.errors import PUSH_DEVICE_WRONG, PUSH_PLATFORM_WRONG, USER_NOT_FOUND, error, validation
 from schemas.common import new_id, now_ms
 from schemas.push import (
@@ -55,21 +57,45 @@ def _required_text(payload: PushSubscriptionCreate, name: str, max_length: int) 
     return value
 
 
-def _web_fields(payload: PushSubscriptionCreate) -> dict[str, str]:
-    """The endpoint (an http(s) URL) and the browser's keys: a P-256 public key and a 16-byte
-    secret, both base64url, as `PushSubscription.toJSON()` gives them."""
+ENDPOINT_NOT_HTTPS = "Invalid 'web_endpoint': must be an https URL."
+# One message whether the host is private or does not resolve: the answer must not tell a client
+# which internal names exist.
+ENDPOINT_NOT_PUBLIC = "Invalid 'web_endpoint': its host must resolve to public internet addresses only."
+
+
+def _endpoint_parts(endpoint: str, allow_private: bool) -> SplitResult:
+    if allow_private:
+        try:
+            parts = urlsplit(endpoint)
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+            parts = None
+        if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+            raise validation("Invalid 'web_endpoint': must be an http(s) URL.")
+        return parts
+    checked = https_parts(endpoint)
+    if checked is None:
+        raise validation(ENDPOINT_NOT_HTTPS)
+    return checked
+
+
+async def _web_fields(ctx: Context, payload: PushSubscriptionCreate) -> dict[str, str]:
+    """The endpoint (an https URL on a public host, see handlers/push_endpoints.py) and the
+    browser's keys: a P-256 public key and a 16-byte secret, both base64url, as
+    `PushSubscription.toJSON()` gives them."""
     endpoint = _required_text(payload, "web_endpoint", MAX_ENDPOINT)
     auth = _required_text(payload, "web_key_auth", 256)
     p256dh = _required_text(payload, "web_key_p256dh", 256)
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise validation("Invalid 'web_endpoint': must be an http(s) URL.")
+    allow_private = ctx.settings.push_allow_private_endpoints
+    parts = _endpoint_parts(endpoint, allow_private)
     secret = _b64url_bytes(auth)
     if secret is None or len(secret) != 16:
         raise validation("Invalid 'web_key_auth': must be a base64url 16-byte secret.")
     point = _b64url_bytes(p256dh)
     if point is None or len(point) != 65 or point[0] != 4:
         raise validation("Invalid 'web_key_p256dh': must be a base64url P-256 public key.")
+    # Resolved last, once everything else is right: a malformed request costs no DNS lookup.
+    if not allow_private and not await resolves_publicly(parts.hostname or "", parts.port or 443):
+        raise validation(ENDPOINT_NOT_PUBLIC)
     return {"web_endpoint": endpoint, "web_key_auth": auth.strip(), "web_key_p256dh": p256dh.strip()}
 
 
@@ -85,7 +111,7 @@ async def push_subscription_create(ctx: Context, payload: PushSubscriptionCreate
         raise error(PUSH_DEVICE_WRONG)
     fields: dict[str, str] = {}
     if payload.platform == "web":
-        fields = _web_fields(payload)
+        fields = await _web_fields(ctx, payload)
     else:
         fields = {"device_token": _required_text(payload, "device_token", MAX_DEVICE_TOKEN)}
     now = now_ms()
@@ -118,7 +144,9 @@ async def push_subscription_delete(ctx: Context, payload: PushSubscriptionDelete
 async def push_event_create(ctx: Context, payload: PushEventCreate) -> Outcome:
     """Stores a push event for users of the caller's organization (other ids are dropped; none
     left: "We couldn't find the specified user.") and queues it. Answers `{"event": {...}}`, the
-    notification (`message`) as a JSON string."""
+    notification (`message`) as a JSON string. Users who blocked the caller are left out, as from
+    a group message; when every recipient did, it is refused as a private message is (422
+    "Communication is not possible...")."""
     session = ctx.require_session()
     message = payload.message.model_dump(exclude_none=True)
     if len(orjson.dumps(message)) > MAX_PUSH_MESSAGE_BYTES:
@@ -128,6 +156,7 @@ async def push_event_create(ctx: Context, payload: PushEventCreate) -> Outcome:
     recipients = [uid for uid in wanted if uid in found]
     if not recipients:
         raise error(USER_NOT_FOUND)
+    recipients = await reachable_recipients(ctx.services, session, recipients)
     event = await queue_push_event(ctx.services, session.organization_id, session.user_id, recipients, message)
     return Outcome(reply={"event": event.to_wire()})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from handlers.base import Context, Delivery, Outcome, Session, SessionChange
@@ -9,27 +11,53 @@ from handlers.contacts import rematch_user
 from handlers.conversation_events import LEFT_PARTICIPANTS, UPDATED, participant_change_delivery, system_delivery
 from protocol.errors import (
     LOGIN_EXISTS,
-    ORGANIZATION_NOT_FOUND,
+    REGISTRATION_CLOSED,
     USER_NOT_FOUND,
     WRONG_CURRENT_PASSWORD,
+    ApiError,
     error,
     validation,
 )
 from schemas.common import new_id, now_ms
-from schemas.documents import User
-from schemas.users import GetUsersByIds, UserCreate, UserDelete, UserEdit, UserSearch
+from schemas.documents import REGISTRATION_MODES, Organization, Registration, RegistrationToken, User
+from schemas.users import GetUsersByIds, NewUser, UserCreate, UserDelete, UserEdit, UserSearch
 from storage.errors import DuplicateError
 
 # Profile fields `user_edit` may set; absent ones are left alone.
 EDITABLE = ("login", "first_name", "last_name", "email", "phone")
+NO_TOKEN_LIVES_UNTIL = 2**62  # unix ms, far beyond any token's `expires_at`
 
 
 async def user_create(ctx: Context, payload: UserCreate) -> Outcome:
-    """Creates an account in the given organization (the default one when absent). Needs no
-    session; a login, email or phone already used in that organization is refused."""
+    """Creates an account in the given organization (the default one when absent), when its
+    registration lets anyone sign up, or is invite-only and `registration_token` is a live token
+    of that organization (one use is counted). Needs no session. An unknown organization, a
+    closed one and a missing or spent token are one and the same 403 "Registration is closed.",
+    so sign-up cannot tell which organizations exist. A login, email or phone already used in
+    that organization is refused (and gives the token's use back)."""
     organization_id = payload.organization_id or ctx.services.default_organization_id
-    if payload.organization_id is not None and await ctx.storage.organizations.get(organization_id) is None:
-        raise error(ORGANIZATION_NOT_FOUND)
+    organization = await ctx.storage.organizations.get(organization_id)
+    mode = registration_mode(organization, ctx.settings.registration) if organization is not None else "closed"
+    if mode == "open":
+        return await create_account(ctx, organization_id, payload)
+    if payload.registration_token is not None:
+        tokens = ctx.storage.organizations
+        token_id = registration_token_id(payload.registration_token)
+        # Closed and unknown organizations run the same query at a time no token lives to: it matches
+        # nothing, and costs what an invite-only organization's refusal costs.
+        at = now_ms() if mode == "invite" else NO_TOKEN_LIVES_UNTIL
+        if await tokens.use_registration_token(organization_id, token_id, at) is not None:
+            try:
+                return await create_account(ctx, organization_id, payload)
+            except ApiError:  # no account was made (login taken, server busy): the invitation stays usable
+                await tokens.release_registration_token(organization_id, token_id)
+                raise
+    raise error(REGISTRATION_CLOSED)
+
+
+async def create_account(ctx: Context, organization_id: str, payload: NewUser) -> Outcome:
+    """Creates the account in an organization already checked to exist and to admit it (also
+    `POST /admin/user`); a login, email or phone already used there is 422."""
     created = now_ms()
     user = User(
         id=new_id(), organization_id=organization_id, login=payload.login,
@@ -43,6 +71,31 @@ async def user_create(ctx: Context, payload: UserCreate) -> Outcome:
         raise error(LOGIN_EXISTS) from exc
     await rematch_user(ctx.services, None, user)  # contacts holding its email/phone now match it
     return Outcome(reply={"user": user.to_wire()})
+
+
+def registration_mode(organization: Organization, default_mode: str) -> Registration:
+    """Who may sign up: the default organization follows REGISTRATION (`default_mode`); another
+    follows its own setting, `closed` when it has none. Anything unrecognized is `closed`."""
+    mode = default_mode if organization.is_default else organization.registration
+    return next((known for known in REGISTRATION_MODES if known == mode), "closed")
+
+
+def registration_token_id(token: str) -> str:
+    """The stored id of a registration token: its SHA-256, so the database holds no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_registration_token(ctx: Context, organization_id: str, expires_in: int,
+                                    max_uses: int) -> tuple[str, RegistrationToken]:
+    """A new random token for the organization, good for `max_uses` sign-ups during `expires_in`
+    seconds (`POST /admin/registration_token`); the token text is returned only here."""
+    token = secrets.token_urlsafe(32)
+    created = now_ms()
+    stored = await ctx.storage.organizations.create_registration_token(RegistrationToken(
+        id=registration_token_id(token), organization_id=organization_id, max_uses=max_uses, uses=0,
+        expires_at=created + expires_in * 1000, created_at=created,
+    ))
+    return token, stored
 
 
 async def user_edit(ctx: Context, payload: UserEdit) -> Outcome:

@@ -42,6 +42,23 @@ def too_many_requests() -> ApiError:
     return ApiError(429, "Too many requests.")
 
 
+class RetryLater(ApiError):
+    """A refusal that says when to try again: `retry_after` seconds, in the error body (and in the
+    `Retry-After` header over HTTP)."""
+
+    def __init__(self, status: int, message: str, retry_after: int) -> None:
+        super().__init__(status, message)
+        self.retry_after = retry_after
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "retry_after": self.retry_after}
+
+
+def too_many_logins(retry_after: int) -> ApiError:
+    """Failed logins over LOGIN_RATE_LIMIT_PER_MINUTE for a login or an address."""
+    return RetryLater(429, "Too many requests.", retry_after)
+
+
 LOGIN_EXISTS = (422, "The provided data is already associated with an existing user account.")
 WRONG_CREDENTIALS = (401, "Incorrect username or password.")
 WRONG_CURRENT_PASSWORD = (401, "The current password you entered is incorrect.")
@@ -70,6 +87,9 @@ FILE_IDS_EXCEEDED = (422, "File IDs for get download url exceeded.")
 PUSH_PLATFORM_WRONG = (422, "Incorrect platform type.")
 PUSH_DEVICE_WRONG = (422, "Incorrect device id.")
 ORGANIZATION_NOT_FOUND = (404, "Organization not found")
+# Every refused sign-up alike: unknown organization, closed, invite-only without a valid token.
+REGISTRATION_CLOSED = (403, "Registration is closed.")
+SERVER_BUSY = (503, "Server busy, try again later.")  # the queue of password hashes is full
 
 
 def error(entry: tuple[int, str]) -> ApiError:

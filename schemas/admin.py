@@ -10,10 +10,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model, field_validator
 
 from schemas.common import ObjectIdStr, RequestModel
+from schemas.documents import Registration
+from schemas.users import NewUser
 
 MAX_ORGANIZATION_NAME = 255
 ONLINE_PAGE_DEFAULT = 100  # users per `/admin/activity/online` page when `limit` is absent
 ONLINE_PAGE_MAX = 1000  # a larger `limit` is capped to this
+TOKEN_LIFETIME_DEFAULT = 7 * 24 * 3600  # seconds a registration token lives when `expiresIn` is absent
+TOKEN_LIFETIME_MAX = 365 * 24 * 3600
+TOKEN_USES_MAX = 1_000_000
 
 
 class AdminModel(RequestModel):
@@ -23,9 +28,10 @@ class AdminModel(RequestModel):
 
 
 class OrganizationCreate(AdminModel):
-    """`POST /admin/organization`."""
+    """`POST /admin/organization`: who may sign up is `closed` (admin API only) unless told."""
 
     name: StrictStr = Field(min_length=1, max_length=MAX_ORGANIZATION_NAME)
+    registration: Registration = "closed"
 
     @field_validator("name")
     @classmethod
@@ -33,6 +39,28 @@ class OrganizationCreate(AdminModel):
         if not name.strip():
             raise ValueError("must not be empty")
         return name.strip()
+
+
+class OrganizationUpdate(AdminModel):
+    """`PUT /admin/organization`: changes who may sign up."""
+
+    organization_id: ObjectIdStr = Field(alias="organizationId")
+    registration: Registration
+
+
+class RegistrationTokenCreate(AdminModel):
+    """`POST /admin/registration_token`: an invitation to sign up in an invite-only organization."""
+
+    organization_id: ObjectIdStr = Field(alias="organizationId")
+    expires_in: StrictInt = Field(default=TOKEN_LIFETIME_DEFAULT, ge=1, le=TOKEN_LIFETIME_MAX, alias="expiresIn")
+    max_uses: StrictInt = Field(default=1, ge=1, le=TOKEN_USES_MAX, alias="maxUses")
+
+
+class AdminUserCreate(AdminModel):
+    """`POST /admin/user`: an account in any organization, whatever its registration."""
+
+    organization_id: ObjectIdStr = Field(alias="organizationId")
+    user: NewUser
 
 
 class AdminRequest(AdminModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,16 +13,43 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Who may sign up with `user_create`: anyone, holders of a registration token, or nobody (admin API only).
+Registration = Literal["open", "invite", "closed"]
+REGISTRATION_MODES: tuple[Registration, ...] = ("open", "invite", "closed")
+
+
 class Organization(Document):
     id: str
     name: str
     is_default: bool = False
+    # None (a record without the field included): REGISTRATION for the default organization, "closed" for others.
+    registration: Registration | None = None
     created_at: int
     updated_at: int
 
     def to_wire(self) -> dict[str, Any]:
-        return {"_id": self.id, "name": self.name, "created_at": iso(self.created_at),
-                "updated_at": iso(self.updated_at)}
+        wire: dict[str, Any] = {"_id": self.id, "name": self.name}
+        if self.registration is not None:
+            wire["registration"] = self.registration
+        wire["created_at"] = iso(self.created_at)
+        wire["updated_at"] = iso(self.updated_at)
+        return wire
+
+
+class RegistrationToken(Document):
+    """An invitation to sign up in one organization. Only the token's SHA-256 is stored (`id`), so a
+    copy of the database holds no usable token."""
+
+    id: str
+    organization_id: str
+    max_uses: int
+    uses: int = 0
+    expires_at: int
+    created_at: int
+
+    def to_wire(self, token: str) -> dict[str, Any]:
+        return {"token": token, "organization_id": self.organization_id, "expires_at": iso(self.expires_at),
+                "max_uses": self.max_uses, "uses": self.uses, "created_at": iso(self.created_at)}
 
 
 class User(Document):

@@ -20,6 +20,7 @@ NAME_MAX = 64
 EMAIL_MAX = 254
 PHONE_MAX = 32
 IDS_MAX = 100
+REGISTRATION_TOKEN_MAX = 256
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,32}$")
@@ -61,8 +62,8 @@ Email = Annotated[
 Phone = Annotated[Annotated[StrictStr, AfterValidator(_phone)] | None, BeforeValidator(_empty_as_none)]
 
 
-class UserCreate(RequestModel):
-    """A new account; `organization_id` absent means the default organization."""
+class NewUser(RequestModel):
+    """The fields of a new account (also the `user` of `POST /admin/user`)."""
 
     login: Login
     password: Password
@@ -70,7 +71,16 @@ class UserCreate(RequestModel):
     last_name: Name = None
     email: Email = None
     phone: Phone = None
+
+
+class UserCreate(NewUser):
+    """A new account; `organization_id` absent means the default organization. `registration_token`
+    (from the admin API) is what an invite-only organization asks for."""
+
     organization_id: ObjectIdStr | None = None
+    registration_token: Annotated[
+        Annotated[StrictStr, Field(max_length=REGISTRATION_TOKEN_MAX)] | None, BeforeValidator(_empty_as_none)
+    ] = None
 
 
 class UserEdit(RequestModel):

@@ -5,6 +5,11 @@ validated by the router's schema for that packet, the same handler runs with a s
 sender on a connection id that matches no socket, and its deliveries go to the hub. Handlers stay
 the single source of truth; nothing here knows a message rule.
 
+The organization routes create an organization (`POST /admin/organization`), change who may sign up
+(`PUT /admin/organization`), issue registration tokens (`POST /admin/registration_token`) and create
+users whatever the registration (`POST /admin/user`, through the `user_create` handler's own code);
+see docs/protocol-notes/registration-and-login-limits.md.
+
 Without HTTP_ADMIN_API_KEY the routes are off: every `/admin/...` request is answered 404
 "Route not found". A missing or wrong key is 401 "Unauthorized." before the body is even read.
 """
@@ -18,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from handlers import users
 from handlers.base import Context, Services, Session
 from handlers.router import Route
 from protocol.errors import (
@@ -33,7 +39,10 @@ from schemas.admin import (
     ONLINE_PAGE_MAX,
     ActivityOnline,
     AdminRequest,
+    AdminUserCreate,
     OrganizationCreate,
+    OrganizationUpdate,
+    RegistrationTokenCreate,
     with_packet,
 )
 from schemas.common import new_id, now_ms
@@ -45,6 +54,7 @@ from server.hub import Hub
 KEY_HEADER = "Admin-Api-Key"
 ADMIN_DEVICE = "admin-http"
 ADMIN_CONNECTION = "admin-http"  # socket ids are uuid hex: this one matches none (no carbon is skipped)
+DEFAULT_REGISTRATION_FIXED = "The default organization's registration is set by REGISTRATION."
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ def admin_routes(app: web.Application, services: Services, hub: Hub, routes: dic
     admin = AdminApi(services, hub, routes)
     sub = web.Application(middlewares=[admin.guard])
     sub.router.add_post("/organization", admin.create_organization)
+    sub.router.add_put("/organization", admin.update_organization)
+    sub.router.add_post("/registration_token", admin.create_registration_token)
+    sub.router.add_post("/user", admin.create_user)
     sub.router.add_post("/activity/online", admin.activity_online)
     for packet_route in PACKET_ROUTES:
         sub.router.add_route(packet_route.method, packet_route.path.removeprefix("/admin"),
@@ -110,12 +123,45 @@ class AdminApi:
         return organization
 
     async def create_organization(self, request: web.Request) -> web.Response:
-        """`{name}` -> `{organization: {_id, name, created_at, updated_at}}`."""
+        """`{name, registration?}` -> `{organization: {_id, name, registration, created_at, updated_at}}`;
+        `registration` is `closed` unless given."""
         payload: OrganizationCreate = validated(OrganizationCreate, await read_json(request))
         at = now_ms()
-        organization = Organization(id=new_id(), name=payload.name, created_at=at, updated_at=at)
+        organization = Organization(id=new_id(), name=payload.name, registration=payload.registration,
+                                    created_at=at, updated_at=at)
         await self.services.storage.organizations.create(organization)
         return json_response({"organization": organization.to_wire()})
+
+    async def update_organization(self, request: web.Request) -> web.Response:
+        """`{organizationId, registration}` -> `{organization}`. The default organization's
+        registration is REGISTRATION's, so it cannot be changed here (422)."""
+        payload: OrganizationUpdate = validated(OrganizationUpdate, await read_json(request))
+        organization = await self.organization(payload.organization_id)
+        if organization.is_default:
+            raise ApiError(422, DEFAULT_REGISTRATION_FIXED)
+        updated = await self.services.storage.organizations.set_registration(
+            organization.id, payload.registration, now_ms())
+        if updated is None:
+            raise error(ORGANIZATION_NOT_FOUND)
+        return json_response({"organization": updated.to_wire()})
+
+    async def create_registration_token(self, request: web.Request) -> web.Response:
+        """`{organizationId, expiresIn?, maxUses?}` -> `{registration_token: {token, organization_id,
+        expires_at, max_uses, uses, created_at}}`; the token text is shown only in this reply."""
+        payload: RegistrationTokenCreate = validated(RegistrationTokenCreate, await read_json(request))
+        organization = await self.organization(payload.organization_id)
+        token, stored = await users.create_registration_token(
+            Context(self.services, None, ADMIN_CONNECTION), organization.id, payload.expires_in, payload.max_uses)
+        return json_response({"registration_token": stored.to_wire(token)})
+
+    async def create_user(self, request: web.Request) -> web.Response:
+        """`{organizationId, user: {login, password, ...}}` -> `{user}`: the account `user_create`
+        would make, in any organization whatever its registration."""
+        payload: AdminUserCreate = validated(AdminUserCreate, await read_json(request))
+        organization = await self.organization(payload.organization_id)
+        outcome = await users.create_account(Context(self.services, None, ADMIN_CONNECTION), organization.id,
+                                             payload.user)
+        return json_response(outcome.reply or {"success": True})
 
     async def activity_online(self, request: web.Request) -> web.Response:
         """The organization's online users (any node), sorted by id: `{count}`, `{users: [ids]}` or

@@ -4,6 +4,11 @@ The link is healthy while Redis answers. Any failed call marks it lost; the supe
 reconnects with exponential backoff and, once Redis answers, calls the owner back to register its
 sessions again. Callers never wait for Redis to come back: while the link is lost, `client()` is None
 and they fall back to what this node knows alone.
+
+The lost state is the circuit breaker of every call on a packet's path: such a call runs under
+`bounded()` (REDIS_COMMAND_TIMEOUT, a fraction of a second), and one that fails or overruns marks
+the link lost, so the packets after it skip Redis at once. The supervisor tries again no sooner
+than REDIS_BREAKER_COOLDOWN later, in the background: no packet ever waits on a probe.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -38,15 +43,46 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0
+LEAVE_DEADLINE = 3.0  # seconds a stopping node spends telling Redis it leaves (Redis may be frozen)
+
+
+class RedisBreaker:
+    """Bounds Redis calls that a packet waits for, and trips after one fails: for `cooldown`
+    seconds the caller skips Redis and uses its fallback at once. The first call after the cooldown
+    is the probe; it is bounded like any other."""
+
+    def __init__(self, timeout: float, cooldown: float) -> None:
+        self.timeout = timeout
+        self.cooldown = cooldown
+        self._open_until = 0.0
+
+    @property
+    def closed(self) -> bool:
+        """True while Redis may be called."""
+        return time.monotonic() >= self._open_until
+
+    def remaining(self) -> float:
+        """Seconds until Redis may be called again."""
+        return max(0.0, self._open_until - time.monotonic())
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.cooldown
+
+    def bounded(self) -> asyncio.Timeout:
+        """`async with breaker.bounded():` around the Redis calls; overrunning raises TimeoutError
+        (one of REDIS_ERRORS), and redis-py drops the connection the cancelled call was using."""
+        return asyncio.timeout(self.timeout)
 
 
 class RedisLink:
-    def __init__(self, url: str, node_id: str, ttl: float) -> None:
+    def __init__(self, url: str, node_id: str, ttl: float, command_timeout: float = 0.25,
+                 cooldown: float = 2.0) -> None:
         self.url = url
         self.node_id = node_id
         self.ttl = max(ttl, 0.3)
         self.heartbeat = self.ttl / 3
         self.backoff_max = min(BACKOFF_MAX, self.heartbeat)
+        self.breaker = RedisBreaker(command_timeout, cooldown)
         self.joined = asyncio.Event()  # set while this node is registered in Redis
         self.scripts: dict[str, Any] = {}
         # set by the owner before start()
@@ -61,6 +97,7 @@ class RedisLink:
         self._healthy = False
         self._wake = asyncio.Event()
         self._alive_until: dict[str, float] = {}  # peer -> monotonic time its liveness key lasts to
+        self._in_flight: set[asyncio.Timeout] = set()  # deadlines of the bounded calls under way
 
     @property
     def ttl_ms(self) -> int:
@@ -70,12 +107,31 @@ class RedisLink:
         """The connection to use, or None while Redis is away."""
         return self._redis if self._healthy else None
 
-    def lost(self, redis: Redis, reason: object) -> None:
-        """A call on `redis` failed: serve locally and let the supervisor reconnect."""
+    @contextlib.asynccontextmanager
+    async def bounded(self) -> AsyncIterator[None]:
+        """The deadline of a call on a packet's path (REDIS_COMMAND_TIMEOUT). When the link is lost,
+        every bounded call still under way ends at once: no packet waits out its own timeout."""
+        async with self.breaker.bounded() as deadline:
+            self._in_flight.add(deadline)
+            try:
+                yield
+            finally:
+                self._in_flight.discard(deadline)
+
+    def lost(self, redis: Redis, reason: object, cool_down: bool = True) -> None:
+        """A call on `redis` failed: serve locally and let the supervisor reconnect, after the
+        breaker's cooldown unless Redis is known to answer (`cool_down=False`)."""
         if redis is not self._redis or not self._healthy:
             return  # an older connection, or already known
-        log.warning("lost redis (%s): node %s delivers locally until it is back", reason, self.node_id)
+        log.warning("lost redis (%s): node %s delivers locally until it is back",
+                    str(reason) or type(reason).__name__, self.node_id)
+        if cool_down:
+            self.breaker.trip()
         self._healthy = False
+        now = asyncio.get_running_loop().time()
+        for deadline in list(self._in_flight):
+            if not deadline.expired():  # an expiring one is already ending its call
+                deadline.reschedule(now)
         self.joined.clear()
         self._wake.set()
 
@@ -103,12 +159,13 @@ class RedisLink:
         redis = self.client()
         if redis is not None:
             try:
-                await leave(redis)
-                pipe = redis.pipeline(transaction=False)
-                pipe.delete(node_key(self.node_id))
-                pipe.srem(NODES_KEY, self.node_id)
-                pipe.publish(PRESENCE_CHANNEL, orjson.dumps({"k": "left", "n": self.node_id}))
-                await pipe.execute()
+                async with asyncio.timeout(LEAVE_DEADLINE):
+                    await leave(redis)
+                    pipe = redis.pipeline(transaction=False)
+                    pipe.delete(node_key(self.node_id))
+                    pipe.srem(NODES_KEY, self.node_id)
+                    pipe.publish(PRESENCE_CHANNEL, orjson.dumps({"k": "left", "n": self.node_id}))
+                    await pipe.execute()
             except REDIS_ERRORS as exc:
                 log.warning("could not leave the cluster cleanly: %s", exc)
         self._healthy = False
@@ -160,6 +217,8 @@ class RedisLink:
         backoff = BACKOFF_MIN
         while True:
             if not self._healthy:
+                if self.breaker.remaining() > 0:  # a failure just tripped the breaker: skip Redis a while
+                    await asyncio.sleep(self.breaker.remaining())
                 try:
                     await self._join()
                     backoff = BACKOFF_MIN
@@ -194,7 +253,7 @@ class RedisLink:
         pipe.smembers(NODES_KEY)
         previous, _, nodes = await pipe.execute()
         if previous is None:  # Redis restarted empty, or this node was presumed dead: register again
-            self.lost(redis, "this node's registration was lost")
+            self.lost(redis, "this node's registration was lost", cool_down=False)
             return
         peers = sorted(str(node) for node in nodes if node != self.node_id)
         if not peers:

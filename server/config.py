@@ -1,124 +1,302 @@
-"""Configuration: read once from the environment into one immutable settings object."""
+"""Configuration: read once from the environment into one immutable, validated settings object.
+
+Each setting is declared once, as a field of `Settings` made by `setting(...)`: its environment
+variable, its default, how the text is read, the check its value must pass and one line of
+documentation (the README's configuration table lists exactly these). `Settings.from_env` reads and
+checks every one, then the rules that join several (`check_settings`); the first problem is raised as
+a `ConfigError` whose message is the one line a person needs: the variable, what is wrong, the fix.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+Parse = Callable[[str], Any]
+Check = Callable[[Any], str | None]  # None when the value is fine, else what it must be
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ORIGIN = re.compile(r"^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+class ConfigError(ValueError):
+    """A setting the server cannot run with; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one setting is read from the environment."""
+
+    env: str
+    doc: str
+    area: str
+    parse: Parse | None  # None: chosen from the default's type
+    check: Check | None
+    shown: str | None  # the default as written in the environment, when not str(default)
+
+
+def setting(env: str, default: T, doc: str, area: str, *, parse: Parse | None = None,
+            check: Check | None = None, shown: str | None = None) -> T:
+    """A field of `Settings` read from `env` (typed as its default for the type checker)."""
+    spec = Spec(env, doc, area, parse, check, shown)
+    result: T = field(default=default, metadata={"setting": spec})
+    return result
+
+
+# -- how text is read --------------------------------------------------------------------------------
+
+def integer(raw: str) -> int:
     try:
         return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+    except ValueError:
+        raise ValueError("must be an integer") from None
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def number(raw: str) -> float:
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("must be a finite number")
+    return value
 
 
-def _bool(env: dict[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def boolean(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError("must be true or false")
 
 
-def _str(env: dict[str, str], name: str, default: str | None = None) -> str | None:
-    raw = env.get(name)
-    return raw if raw not in (None, "") else default
+def text(raw: str) -> str:
+    return raw
+
+
+def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Parse:
+    """One of `allowed` (case-insensitive); `aliases` maps other accepted names onto them."""
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        value = (aliases or {}).get(value, value)
+        if value not in allowed:
+            raise ValueError(f"must be {' or '.join(allowed)}")
+        return value
+    return parse
+
+
+def log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"must be a log level: {', '.join(LOG_LEVELS)}")
+    return value
+
+
+def compression(raw: str) -> bool:
+    return choice("none", "deflate")(raw) == "deflate"
+
+
+def origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins, each `scheme://host[:port]` as a browser sends it in `Origin`."""
+    listed = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if "*" in listed:
+        raise ValueError("any origin together with credentials would let every web page sign in as its "
+                         "visitors (refresh cookie); list the web app's origins, e.g. https://chat.example.com")
+    for origin in listed:
+        if not ORIGIN.match(origin):
+            raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], no path, comma-separated")
+    return listed
+
+
+# -- checks of one value -----------------------------------------------------------------------------
+
+def at_least(low: float) -> Check:
+    def check(value: float) -> str | None:
+        return None if value >= low else f"must be at least {low:g}"
+    return check
+
+
+positive_int = at_least(1)
+
+
+def positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a port from 0 to 65535 (0: any free port)"
+
+
+def url_of(*schemes: str) -> Check:
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.lower() in schemes and (parts.netloc or parts.scheme == "unix" or parts.path):
+            return None
+        return f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+    return check
+
+
+def vapid_subject(value: str) -> str | None:
+    return None if value.startswith(("mailto:", "https://")) else "must be a mailto: or https:// URL"
+
+
+# -- the settings ------------------------------------------------------------------------------------
+
+NET, STORES, AUTH, SOCKETS, LIMITS, FILES, PUSH, LOGS = (
+    "network", "stores", "auth", "sockets", "limits", "files", "push", "logs")
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "0.0.0.0"
-    app_port: int = 9001
-    http_port: int = 9002
-    data_dir: Path = Path("./data")
-    mongodb_url: str | None = None
-    redis_url: str | None = None
-    log_level: str = "INFO"
-    ssl_key_file: str | None = None
-    ssl_cert_file: str | None = None
-    jwt_access_secret: str | None = None
-    jwt_refresh_secret: str | None = None
-    access_token_ttl: int = 3 * 3600
-    refresh_token_ttl: int = 14 * 24 * 3600
-    admin_api_key: str | None = None
-    cors_origins: tuple[str, ...] = ()
-    max_frame_size: int = 1024 * 1024
-    ping_interval: float = 20.0
-    ping_timeout: float = 20.0
-    close_timeout: float = 10.0
-    ws_compression: bool = False  # permessage-deflate triples the memory of an idle socket
-    conversation_max_participants: int = 50
-    conversation_preload_count: int = 30
-    message_preload_count: int = 30
-    search_preload_count: int = 30
-    contact_preload_count: int = 100  # contacts per contact_list page
-    contact_batch_max: int = 100  # contacts per batch add
-    ids_per_request: int = 10
-    op_log_ttl: int = 14 * 24 * 3600
-    rate_limit_per_second: int = 50
-    rate_limit_burst: int = 100
-    user_rate_limit_per_second: int = 100  # all of one user's sockets together, cluster-wide
-    max_invalid_packets: int = 20
-    storage_driver: str = "local"
-    file_upload_url_ttl: int = 3600
-    file_download_url_ttl: int = 7 * 24 * 3600
-    file_max_size: int = 100 * 1024 * 1024  # bytes per attachment
-    s3_endpoint: str | None = None
-    s3_bucket: str | None = None
-    s3_access_key: str | None = None
-    s3_secret_key: str | None = None
-    s3_region: str = "us-east-1"
-    public_http_url: str | None = None
-    node_id: str | None = None
-    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile)
-    argon2_time_cost: int = 3
-    argon2_memory_cost: int = 65536
-    argon2_parallelism: int = 4
-    cluster_node_ttl: float = 15.0  # seconds a node counts as alive without a heartbeat (REDIS_URL set)
-    # Web Push: without a configured key pair one is generated once into DATA_DIR (server/push_vapid.py)
-    vapid_public_key: str | None = None
-    vapid_private_key: str | None = None
-    vapid_subject: str = "mailto:admin@localhost"
-    push_ttl: int = 24 * 3600  # seconds a push service keeps a notification for an unreachable device
-    push_retry_delay: float = 30.0  # seconds before the first retry of a failed delivery; doubles each time
-    push_max_attempts: int = 5
-    push_queue_poll_interval: float = 1.0  # seconds between looks at the database queue when idle
-    # hardening (issue 7): per-socket and per-node limits of the transport
-    ws_max_outbound_bytes: int = 4 * 1024 * 1024  # unsent bytes one socket may hold before it is aborted
-    ws_write_timeout: float = 10.0  # seconds a write may make no progress before the socket is aborted
-    ws_auth_timeout: float = 10.0  # seconds a socket may stay unauthenticated (closed with 4003)
-    ws_handshake_timeout: float = 10.0  # seconds for the TCP/TLS + WebSocket opening handshake
-    ws_max_connections: int = 10_000  # sockets per node; beyond it the handshake is answered 503
-    ws_max_connections_per_address: int = 1_000  # sockets per remote address per node
+    host: str = setting("APP_HOST", "0.0.0.0", "address both listeners bind to", NET)
+    app_port: int = setting("APP_PORT", 9001, "WebSocket port (0: any free port)", NET, check=port)
+    http_port: int = setting("HTTP_PORT", 9002, "HTTP sidecar port (login, health, files, admin)", NET, check=port)
+    public_http_url: str | None = setting(
+        "PUBLIC_HTTP_URL", None, "the sidecar's URL as clients reach it (behind a proxy); file URLs use it", NET,
+        check=url_of("http", "https"))
+    ssl_key_file: str | None = setting("SSL_KEY_FILE_NAME", None, "PEM private key: wss:// and https://", NET)
+    ssl_cert_file: str | None = setting("SSL_CERT_FILE_NAME", None, "PEM certificate (chain) of that key", NET)
+    cors_origins: tuple[str, ...] = setting(
+        "CORS_ORIGIN", (), "web app origins allowed to call the sidecar with credentials, comma-separated", NET,
+        parse=origins)
+    data_dir: Path = setting("DATA_DIR", Path("./data"), "SQLite file, local attachments, generated secrets",
+                             STORES, parse=Path, shown="./data")
+    mongodb_url: str | None = setting("MONGODB_URL", None, "use MongoDB instead of the SQLite file", STORES,
+                                      check=url_of("mongodb", "mongodb+srv"))
+    mongodb_connect_timeout: float = setting(
+        "MONGODB_CONNECT_TIMEOUT", 5.0, "seconds to find the MongoDB server at start", STORES, parse=number,
+        check=positive)
+    redis_url: str | None = setting("REDIS_URL", None, "Redis of the cluster (several nodes as one server)",
+                                    STORES, check=url_of("redis", "rediss", "unix"))
+    node_id: str | None = setting("NODE_ID", None, "this node's name in the cluster (random when unset)", STORES)
+    cluster_node_ttl: float = setting(
+        "CLUSTER_NODE_TTL", 15.0, "seconds a node counts as alive without a heartbeat", STORES, check=positive)
     # Redis on the packet path: a short timeout, then the circuit stays open for the cool-down
-    redis_command_timeout: float = 0.25  # seconds
-    redis_breaker_cooldown: float = 2.0  # seconds Redis is skipped after a failure
-    # accounts
-    registration: str = "open"  # sign-up of the default organization: open | invite | closed
-    login_rate_limit_per_minute: int = 10  # failed logins per (organization, login) and per address
-    password_hash_queue_max: int = 8  # hashes waiting for a core; beyond it logins are refused 503
-    push_allow_private_endpoints: bool = False  # tests' local push endpoints; never in production
-    message_dedup_ttl: int = 24 * 3600  # seconds a message's client id is remembered per sender and chat
-    mongodb_connect_timeout: float = 5.0  # seconds to find the MongoDB server at start
+    redis_command_timeout: float = setting(
+        "REDIS_COMMAND_TIMEOUT", 0.25, "seconds a Redis call on a packet's path may take", STORES, check=positive)
+    redis_breaker_cooldown: float = setting(
+        "REDIS_BREAKER_COOLDOWN", 2.0, "seconds Redis is skipped after a failure", STORES, check=positive)
+    jwt_access_secret: str | None = setting(
+        "JWT_ACCESS_SECRET", None, "signs access tokens (generated into DATA_DIR when unset; same on every node)",
+        AUTH)
+    jwt_refresh_secret: str | None = setting(
+        "JWT_REFRESH_SECRET", None, "signs refresh tokens (generated into DATA_DIR when unset; same on every node)",
+        AUTH)
+    access_token_ttl: int = setting("JWT_ACCESS_TOKEN_EXPIRES_IN", 3 * 3600, "seconds an access token lives",
+                                    AUTH, check=positive_int)
+    refresh_token_ttl: int = setting("JWT_REFRESH_TOKEN_EXPIRES_IN", 14 * 24 * 3600,
+                                     "seconds a refresh token lives", AUTH, check=positive_int)
+    admin_api_key: str | None = setting("HTTP_ADMIN_API_KEY", None, "turns the admin API on (/admin/...)", AUTH)
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile)
+    argon2_time_cost: int = setting("ARGON2_TIME_COST", 3, "argon2id passes", AUTH, check=positive_int)
+    argon2_memory_cost: int = setting("ARGON2_MEMORY_COST", 65536, "argon2id memory, KiB", AUTH, check=at_least(8))
+    argon2_parallelism: int = setting("ARGON2_PARALLELISM", 4, "argon2id lanes", AUTH, check=positive_int)
+    registration: str = setting(
+        "REGISTRATION", "open", "sign-up of the default organization: open, invite or closed", AUTH,
+        parse=choice("open", "invite", "closed"))
+    login_rate_limit_per_minute: int = setting(
+        "LOGIN_RATE_LIMIT_PER_MINUTE", 10, "failed logins per (organization, login) and per address", AUTH,
+        check=positive_int)
+    password_hash_queue_max: int = setting(
+        "PASSWORD_HASH_QUEUE_MAX", 8, "hashes waiting for a core; beyond it logins are refused 503", AUTH,
+        check=positive_int)
+    max_frame_size: int = setting("MAX_FRAME_SIZE", 1024 * 1024, "bytes of one frame or HTTP body", SOCKETS,
+                                  check=positive_int)
+    ping_interval: float = setting("WS_PING_INTERVAL", 20.0, "seconds between keepalive pings", SOCKETS,
+                                   check=positive)
+    ping_timeout: float = setting("WS_PING_TIMEOUT", 20.0, "seconds a pong may take", SOCKETS, check=positive)
+    close_timeout: float = setting("WS_CLOSE_TIMEOUT", 10.0, "seconds the closing handshake may take", SOCKETS,
+                                   check=positive)
+    # permessage-deflate triples the memory of an idle socket
+    ws_compression: bool = setting("WS_COMPRESSION", False, "none, or deflate for permessage-deflate", SOCKETS,
+                                   parse=compression, shown="none")
+    rate_limit_per_second: int = setting("RATE_LIMIT_PER_SECOND", 50, "packets per second per socket", SOCKETS,
+                                         check=positive_int)
+    rate_limit_burst: int = setting("RATE_LIMIT_BURST", 100, "packets a socket may send at once", SOCKETS,
+                                    check=positive_int)
+    user_rate_limit_per_second: int = setting(
+        "USER_RATE_LIMIT_PER_SECOND", 100, "packets per second of all of one user's sockets, cluster-wide", SOCKETS,
+        check=positive_int)
+    max_invalid_packets: int = setting("MAX_INVALID_PACKETS", 20, "invalid packets before a socket is closed",
+                                       SOCKETS, check=positive_int)
+    # hardening (issue 7): per-socket and per-node limits of the transport
+    ws_max_outbound_bytes: int = setting(
+        "WS_MAX_OUTBOUND_BYTES", 4 * 1024 * 1024, "unsent bytes one socket may hold before it is aborted", SOCKETS,
+        check=positive_int)
+    ws_write_timeout: float = setting(
+        "WS_WRITE_TIMEOUT", 10.0, "seconds a write may make no progress before the socket is aborted", SOCKETS,
+        check=positive)
+    ws_auth_timeout: float = setting(
+        "WS_AUTH_TIMEOUT", 10.0, "seconds a socket may stay unauthenticated (closed with 4003)", SOCKETS,
+        check=positive)
+    ws_handshake_timeout: float = setting(
+        "WS_HANDSHAKE_TIMEOUT", 10.0, "seconds for the TCP/TLS and WebSocket opening handshake", SOCKETS,
+        check=positive)
+    ws_max_connections: int = setting(
+        "WS_MAX_CONNECTIONS", 10_000, "sockets per node; beyond it the handshake is answered 503", SOCKETS,
+        check=positive_int)
+    ws_max_connections_per_address: int = setting(
+        "WS_MAX_CONNECTIONS_PER_ADDRESS", 1_000, "sockets per remote address per node", SOCKETS, check=positive_int)
+    conversation_max_participants: int = setting(
+        "CONVERSATION_MAX_PARTICIPANTS", 50, "participants of a group", LIMITS, check=at_least(2))
+    conversation_preload_count: int = setting(
+        "CONVERSATION_PRELOAD_COUNT", 30, "conversations per conversation_list page", LIMITS, check=positive_int)
+    message_preload_count: int = setting(
+        "MESSAGE_PRELOAD_COUNT", 30, "messages per message_list page", LIMITS, check=positive_int)
+    search_preload_count: int = setting(
+        "SEARCH_PRELOAD_COUNT", 30, "users per user_search page", LIMITS, check=positive_int)
+    contact_preload_count: int = setting(
+        "CONTACT_PRELOAD_COUNT", 100, "contacts per contact_list page", LIMITS, check=positive_int)
+    contact_batch_max: int = setting("CONTACT_BATCH_MAX", 100, "contacts per batch add", LIMITS, check=positive_int)
+    ids_per_request: int = 10  # a protocol constant, not configurable
+    op_log_ttl: int = setting("OPERATIONS_LOG_EXPIRES_IN", 14 * 24 * 3600, "seconds an operations log entry is kept",
+                              LIMITS, check=positive_int)
+    message_dedup_ttl: int = setting(
+        "MESSAGE_DEDUP_TTL", 24 * 3600, "seconds a message's client id is remembered per sender and chat", LIMITS,
+        check=positive_int)
+    storage_driver: str = setting(
+        "STORAGE_DRIVER", "local", "where attachments live: local (DATA_DIR/files) or s3", FILES,
+        parse=choice("local", "s3", aliases={"minio": "s3", "spaces": "s3"}))
+    file_upload_url_ttl: int = setting("FILE_UPLOAD_URL_EXPIRES_IN", 3600, "seconds an upload URL is valid", FILES,
+                                       check=positive_int)
+    file_download_url_ttl: int = setting("FILE_DOWNLOAD_URL_EXPIRES_IN", 7 * 24 * 3600,
+                                         "seconds a download URL is valid", FILES, check=positive_int)
+    file_max_size: int = setting("FILE_MAX_SIZE", 100 * 1024 * 1024, "bytes per attachment", FILES,
+                                 check=positive_int)
+    s3_endpoint: str | None = setting("S3_ENDPOINT", None, "S3-compatible endpoint (MinIO, Spaces); AWS when unset",
+                                      FILES, check=url_of("http", "https"))
+    s3_bucket: str | None = setting("S3_BUCKET_NAME", None, "the bucket (needed by STORAGE_DRIVER=s3)", FILES)
+    s3_access_key: str | None = setting("S3_ACCESS_KEY", None, "S3 access key id", FILES)
+    s3_secret_key: str | None = setting("S3_SECRET_KEY", None, "S3 secret key", FILES)
+    s3_region: str = setting("S3_REGION", "us-east-1", "S3 region", FILES)
+    # Web Push: without a configured key pair one is generated once into DATA_DIR (server/push_vapid.py)
+    vapid_public_key: str | None = setting("VAPID_PUBLIC_KEY", None, "Web Push public key (base64url)", PUSH)
+    vapid_private_key: str | None = setting(
+        "VAPID_PRIVATE_KEY", None, "Web Push private key (generated into DATA_DIR when unset)", PUSH)
+    vapid_subject: str = setting("VAPID_SUBJECT", "mailto:admin@localhost", "contact of the VAPID claims", PUSH,
+                                 check=vapid_subject)
+    push_ttl: int = setting("PUSH_TTL", 24 * 3600, "seconds a push service keeps a notification", PUSH,
+                            check=at_least(0))
+    push_retry_delay: float = setting("PUSH_RETRY_DELAY", 30.0, "seconds before the first retry; doubles each time",
+                                      PUSH, check=positive)
+    push_max_attempts: int = setting("PUSH_MAX_ATTEMPTS", 5, "deliveries tried per notification", PUSH,
+                                     check=positive_int)
+    push_queue_poll_interval: float = setting(
+        "PUSH_QUEUE_POLL_INTERVAL", 1.0, "seconds between looks at the database queue when idle", PUSH,
+        check=positive)
+    push_allow_private_endpoints: bool = setting(
+        "PUSH_ALLOW_PRIVATE_ENDPOINTS", False, "accept push endpoints on private addresses (tests only)", PUSH)
+    log_level: str = setting("LOG_LEVEL", "INFO", f"one of {', '.join(LOG_LEVELS)}", LOGS, parse=log_level)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -127,74 +305,132 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """The settings of the environment, every one checked (else `ConfigError`)."""
         env = dict(os.environ if environ is None else environ)
-        origins = tuple(o.strip() for o in (env.get("CORS_ORIGIN") or "").split(",") if o.strip())
-        return cls(
-            host=_str(env, "APP_HOST", "0.0.0.0") or "0.0.0.0",
-            app_port=_int(env, "APP_PORT", 9001),
-            http_port=_int(env, "HTTP_PORT", 9002),
-            data_dir=Path(_str(env, "DATA_DIR", "./data") or "./data"),
-            mongodb_url=_str(env, "MONGODB_URL"),
-            redis_url=_str(env, "REDIS_URL"),
-            log_level=(_str(env, "LOG_LEVEL", "INFO") or "INFO").upper(),
-            ssl_key_file=_str(env, "SSL_KEY_FILE_NAME"),
-            ssl_cert_file=_str(env, "SSL_CERT_FILE_NAME"),
-            jwt_access_secret=_str(env, "JWT_ACCESS_SECRET"),
-            jwt_refresh_secret=_str(env, "JWT_REFRESH_SECRET"),
-            access_token_ttl=_int(env, "JWT_ACCESS_TOKEN_EXPIRES_IN", 3 * 3600),
-            refresh_token_ttl=_int(env, "JWT_REFRESH_TOKEN_EXPIRES_IN", 14 * 24 * 3600),
-            admin_api_key=_str(env, "HTTP_ADMIN_API_KEY"),
-            cors_origins=origins,
-            max_frame_size=_int(env, "MAX_FRAME_SIZE", 1024 * 1024),
-            ping_interval=float(_int(env, "WS_PING_INTERVAL", 20)),
-            ping_timeout=float(_int(env, "WS_PING_TIMEOUT", 20)),
-            close_timeout=float(_int(env, "WS_CLOSE_TIMEOUT", 10)),
-            ws_compression=(_str(env, "WS_COMPRESSION", "none") or "none").lower() == "deflate",
-            conversation_max_participants=_int(env, "CONVERSATION_MAX_PARTICIPANTS", 50),
-            conversation_preload_count=_int(env, "CONVERSATION_PRELOAD_COUNT", 30),
-            message_preload_count=_int(env, "MESSAGE_PRELOAD_COUNT", 30),
-            search_preload_count=_int(env, "SEARCH_PRELOAD_COUNT", 30),
-            contact_preload_count=_int(env, "CONTACT_PRELOAD_COUNT", 100),
-            contact_batch_max=_int(env, "CONTACT_BATCH_MAX", 100),
-            op_log_ttl=_int(env, "OPERATIONS_LOG_EXPIRES_IN", 14 * 24 * 3600),
-            rate_limit_per_second=_int(env, "RATE_LIMIT_PER_SECOND", 50),
-            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 100),
-            user_rate_limit_per_second=_int(env, "USER_RATE_LIMIT_PER_SECOND", 100),
-            max_invalid_packets=_int(env, "MAX_INVALID_PACKETS", 20),
-            storage_driver=(_str(env, "STORAGE_DRIVER", "local") or "local").lower(),
-            file_upload_url_ttl=_int(env, "FILE_UPLOAD_URL_EXPIRES_IN", 3600),
-            file_download_url_ttl=_int(env, "FILE_DOWNLOAD_URL_EXPIRES_IN", 7 * 24 * 3600),
-            file_max_size=_int(env, "FILE_MAX_SIZE", 100 * 1024 * 1024),
-            s3_endpoint=_str(env, "S3_ENDPOINT"),
-            s3_bucket=_str(env, "S3_BUCKET_NAME"),
-            s3_access_key=_str(env, "S3_ACCESS_KEY"),
-            s3_secret_key=_str(env, "S3_SECRET_KEY"),
-            s3_region=_str(env, "S3_REGION", "us-east-1") or "us-east-1",
-            public_http_url=_str(env, "PUBLIC_HTTP_URL"),
-            node_id=_str(env, "NODE_ID"),
-            argon2_time_cost=_int(env, "ARGON2_TIME_COST", 3),
-            argon2_memory_cost=_int(env, "ARGON2_MEMORY_COST", 65536),
-            argon2_parallelism=_int(env, "ARGON2_PARALLELISM", 4),
-            cluster_node_ttl=_float(env, "CLUSTER_NODE_TTL", 15.0),
-            vapid_public_key=_str(env, "VAPID_PUBLIC_KEY"),
-            vapid_private_key=_str(env, "VAPID_PRIVATE_KEY"),
-            vapid_subject=_str(env, "VAPID_SUBJECT", "mailto:admin@localhost") or "mailto:admin@localhost",
-            push_ttl=_int(env, "PUSH_TTL", 24 * 3600),
-            push_retry_delay=_float(env, "PUSH_RETRY_DELAY", 30.0),
-            push_max_attempts=_int(env, "PUSH_MAX_ATTEMPTS", 5),
-            push_queue_poll_interval=_float(env, "PUSH_QUEUE_POLL_INTERVAL", 1.0),
-            ws_max_outbound_bytes=_int(env, "WS_MAX_OUTBOUND_BYTES", 4 * 1024 * 1024),
-            ws_write_timeout=_float(env, "WS_WRITE_TIMEOUT", 10.0),
-            ws_auth_timeout=_float(env, "WS_AUTH_TIMEOUT", 10.0),
-            ws_handshake_timeout=_float(env, "WS_HANDSHAKE_TIMEOUT", 10.0),
-            ws_max_connections=_int(env, "WS_MAX_CONNECTIONS", 10_000),
-            ws_max_connections_per_address=_int(env, "WS_MAX_CONNECTIONS_PER_ADDRESS", 1_000),
-            redis_command_timeout=_float(env, "REDIS_COMMAND_TIMEOUT", 0.25),
-            redis_breaker_cooldown=_float(env, "REDIS_BREAKER_COOLDOWN", 2.0),
-            registration=(_str(env, "REGISTRATION", "open") or "open").lower(),
-            login_rate_limit_per_minute=_int(env, "LOGIN_RATE_LIMIT_PER_MINUTE", 10),
-            password_hash_queue_max=_int(env, "PASSWORD_HASH_QUEUE_MAX", 8),
-            push_allow_private_endpoints=_bool(env, "PUSH_ALLOW_PRIVATE_ENDPOINTS", False),
-            message_dedup_ttl=_int(env, "MESSAGE_DEDUP_TTL", 24 * 3600),
-            mongodb_connect_timeout=_float(env, "MONGODB_CONNECT_TIMEOUT", 5.0),
-        )
+        values: dict[str, Any] = {}
+        for name, spec, default in declared():
+            raw = env.get(spec.env)
+            if raw is not None and raw.strip() != "":
+                values[name] = read(spec, default, raw)
+        settings = cls(**values)
+        check_settings(settings)
+        return settings
+
+
+def declared() -> list[tuple[str, Spec, Any]]:
+    """Every setting: (field name, spec, default), in declaration order."""
+    return [(f.name, f.metadata["setting"], f.default) for f in fields(Settings) if "setting" in f.metadata]
+
+
+def _parser_for(default: Any) -> Parse:
+    if isinstance(default, bool):
+        return boolean
+    if isinstance(default, int):
+        return integer
+    if isinstance(default, float):
+        return number
+    return text
+
+
+def shown_default(spec: Spec, value: Any) -> str:
+    """The default as one would write it in the environment ("" when there is none)."""
+    if spec.shown is not None:
+        return spec.shown
+    if value is None or value == ():
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def read(spec: Spec, default: Any, raw: str) -> Any:
+    """The value of one variable, or `ConfigError` naming it, what it must be, and the default."""
+    parse = spec.parse or _parser_for(default)
+    try:
+        value = parse(raw if parse is text else raw.strip())
+    except ValueError as exc:
+        raise _invalid(spec, default, raw, str(exc)) from None
+    problem = spec.check(value) if spec.check is not None else None
+    if problem is not None:
+        raise _invalid(spec, default, raw, problem)
+    return value
+
+
+def _invalid(spec: Spec, default: Any, raw: str, problem: str) -> ConfigError:
+    shown = re.sub(r"//[^/@]*@", "//", raw)  # never echo a URL's password
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if spec.env.endswith(("_KEY", "_SECRET")):
+        shown = "..."
+    default_text = shown_default(spec, default)
+    hint = f" (unset: {default_text})" if default_text else ""
+    return ConfigError(f"{spec.env}={shown}: {problem}{hint}")
+
+
+# -- rules across settings ---------------------------------------------------------------------------
+
+def check_settings(settings: Settings) -> None:
+    """The rules that join several settings, and the files that must exist and parse."""
+    if settings.app_port == settings.http_port and settings.app_port != 0:
+        raise ConfigError(f"HTTP_PORT={settings.http_port} is also APP_PORT: the WebSocket server and the HTTP "
+                          "sidecar need two ports; set HTTP_PORT to another one")
+    if settings.storage_driver == "s3" and not settings.s3_bucket:
+        raise ConfigError("STORAGE_DRIVER=s3 needs S3_BUCKET_NAME: set it to the bucket's name")
+    if settings.argon2_memory_cost < 8 * settings.argon2_parallelism:
+        raise ConfigError(f"ARGON2_MEMORY_COST={settings.argon2_memory_cost}: must be at least 8 KiB per lane "
+                          f"(8 x ARGON2_PARALLELISM = {8 * settings.argon2_parallelism})")
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise ConfigError(f"DATA_DIR={settings.data_dir}: is a file, not a directory; set DATA_DIR to a directory")
+    check_tls(settings.ssl_key_file, settings.ssl_cert_file)
+
+
+def check_tls(key_file: str | None, cert_file: str | None) -> None:
+    """Both TLS files or neither; each exists and holds what its name says; they form a pair."""
+    if not key_file and not cert_file:
+        return
+    if not key_file or not cert_file:
+        given, missing = ("SSL_KEY_FILE_NAME", "SSL_CERT_FILE_NAME") if key_file else (
+            "SSL_CERT_FILE_NAME", "SSL_KEY_FILE_NAME")
+        raise ConfigError(f"{given} is set without {missing}: set both for TLS, or neither")
+    key_text = _read_pem("SSL_KEY_FILE_NAME", key_file)
+    cert_text = _read_pem("SSL_CERT_FILE_NAME", cert_file)
+    swapped = "BEGIN CERTIFICATE" in key_text and "PRIVATE KEY" in cert_text
+    if swapped:
+        raise ConfigError(f"SSL_KEY_FILE_NAME={key_file} holds a certificate and SSL_CERT_FILE_NAME={cert_file} "
+                          "a key: swap the two")
+    if "PRIVATE KEY" not in key_text:
+        raise ConfigError(f"SSL_KEY_FILE_NAME={key_file}: holds no PEM private key; set it to the key file")
+    if "BEGIN CERTIFICATE" not in cert_text:
+        raise ConfigError(f"SSL_CERT_FILE_NAME={cert_file}: holds no PEM certificate; set it to the certificate")
+    encrypted = ConfigError(f"SSL_KEY_FILE_NAME={key_file}: the key is encrypted and no one could type its "
+                            "passphrase; decrypt it (openssl pkey -in KEY -out KEY.plain)")
+    if "ENCRYPTED" in key_text:
+        raise encrypted
+
+    def no_passphrase() -> str:  # else OpenSSL would ask for one on the terminal and wait
+        raise encrypted
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file, password=no_passphrase)
+    except ssl.SSLError as exc:
+        reason = exc.reason or str(exc)
+        raise ConfigError(f"SSL_KEY_FILE_NAME={key_file} and SSL_CERT_FILE_NAME={cert_file} do not load together "
+                          f"({reason}): set the certificate and its own unencrypted key") from None
+
+
+def _read_pem(env: str, path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        raise ConfigError(f"{env}={path}: no such file; set it to the PEM file's path") from None
+    except OSError as exc:
+        raise ConfigError(f"{env}={path}: cannot be read ({exc.strerror}); check the path and its permissions") \
+            from None
+
+
+# -- shown at start ----------------------------------------------------------------------------------
+
+def without_credentials(url: str) -> str:
+    """`scheme://user:password@host/db?options` -> `scheme://host/db`: what a log or banner may show."""
+    parts = urlsplit(url)
+    hosts = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{hosts}{parts.path}"

@@ -13,6 +13,7 @@ from protocol.envelope import REQUEST, Packet, PacketError, decode, error_reply,
 from protocol.errors import ApiError, route_not_found, too_many_requests, unauthorized
 from server.connection import CLOSE_POLICY, CLOSE_REPLACED, Connection
 from server.hub import Hub
+from server.login_limits import remote_host
 from server.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,87 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR = ApiError(500, "Internal server error.")
 
 
+# Pydantic's own wording names Python things ("a valid dictionary or instance of ConversationCreate",
+# "List should have ..."): every error type a client can cause gets a sentence in JSON terms here, and
+# a type not listed gets a neutral one rather than pydantic's text.
+_JSON_WORDING: dict[str, str] = {
+    "model_type": "Input should be an object",
+    "model_attributes_type": "Input should be an object",
+    "dict_type": "Input should be an object",
+    "dataclass_type": "Input should be an object",
+    "list_type": "Input should be an array",
+    "tuple_type": "Input should be an array",
+    "set_type": "Input should be an array",
+    "frozen_set_type": "Input should be an array",
+    "iterable_type": "Input should be an array",
+    "string_type": "Input should be a valid string",
+    "string_unicode": "Input should be a valid string",
+    "string_sub_type": "Input should be a valid string",
+    "int_type": "Input should be a valid integer",
+    "int_parsing": "Input should be a valid integer",
+    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
+    "int_parsing_size": "Input should be an integer of at most 64 bits",
+    "bool_type": "Input should be true or false",
+    "bool_parsing": "Input should be true or false",
+    "float_type": "Input should be a number",
+    "float_parsing": "Input should be a number",
+    "finite_number": "Input should be a finite number",
+    "none_required": "Input should be null",
+    "greater_than": "Input should be greater than {gt}",
+    "greater_than_equal": "Input should be greater than or equal to {ge}",
+    "less_than": "Input should be less than {lt}",
+    "less_than_equal": "Input should be less than or equal to {le}",
+    "multiple_of": "Input should be a multiple of {multiple_of}",
+    "string_too_short": "String should have at least {min_length} character{min_length_s}",
+    "string_too_long": "String should have at most {max_length} character{max_length_s}",
+    "string_pattern_mismatch": "String should match pattern '{pattern}'",
+    "too_short": "{container} should have at least {min_length} item{min_length_s}{actual}",
+    "too_long": "{container} should have at most {max_length} item{max_length_s}{actual}",
+    "literal_error": "Input should be {expected}",
+    "enum": "Input should be {expected}",
+    "extra_forbidden": "Field is not allowed",
+    "json_invalid": "Input should be valid JSON",
+}
+_UNKNOWN_WORDING = "Input is not valid"
+# What pydantic calls a sized container, in JSON words.
+_CONTAINERS = {"List": "Array", "Tuple": "Array", "Set": "Array", "Frozenset": "Array", "Dictionary": "Object",
+               "Data": "Input", "Value": "Input"}
+# Location parts pydantic adds for the branches of a union: Python type names, not wire fields.
+_TYPE_PARTS = frozenset({"str", "int", "float", "bool", "list", "dict", "tuple", "set", "bytes", "none",
+                         "lax-or-strict", "json-or-python"})
+
+
+def _wire_location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc
+                    if isinstance(part, int) or ("[" not in part and part not in _TYPE_PARTS))
+
+
+def _json_reason(error: Any) -> str:
+    kind = str(error["type"])
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind in ("value_error", "assertion_error"):  # our validators' texts (schemas/), already in wire terms
+        return str(ctx.get("error") or error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    template = _JSON_WORDING.get(kind)
+    if template is None:
+        return _UNKNOWN_WORDING
+    ctx["container"] = _CONTAINERS.get(str(ctx.get("field_type", "")), "Input")
+    ctx["actual"] = "" if ctx.get("actual_length") is None else f", not {ctx['actual_length']}"
+    for name in ("min_length", "max_length"):
+        ctx[f"{name}_s"] = "" if ctx.get(name) == 1 else "s"
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError, ValueError):  # a context pydantic did not give: the sentence without it
+        return _UNKNOWN_WORDING
+
+
 def validation_message(exc: ValidationError) -> str:
-    """The first problem, naming the field the way the client spelled it."""
+    """The first problem, naming the field the way the client spelled it and the expected JSON type;
+    never a Python class or type name."""
     first = exc.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
+    loc = _wire_location(tuple(first["loc"]))
     if first["type"] == "missing":
         return f"'{loc}' is required."
-    reason = str(first["msg"]).removeprefix("Value error, ")
+    reason = _json_reason(first)
     if not loc:
         return f"Invalid data: {reason}."
     return f"Invalid '{loc}': {reason}."
@@ -95,7 +170,7 @@ class Dispatcher:
         if not route.public and connection.session is None:
             raise unauthorized()
         payload = route.schema.model_validate(packet.payload)
-        ctx = Context(self.services, connection.session, connection.id)
+        ctx = Context(self.services, connection.session, connection.id, remote_host(connection.ws.remote_address))
         return await route.handler(ctx, payload)
 
     async def apply_session_change(self, connection: Connection, change: SessionChange) -> None:

@@ -76,7 +76,8 @@ class UrlSigner:
     def valid(self, signature: str, method: str, object_key: str, expires: int, *extra: str) -> bool:
         """True when the signature matches and the URL has not expired."""
         expected = self.signature(method, object_key, expires, *extra)
-        return hmac.compare_digest(expected, signature) and expires >= self.now()
+        # bytes: compare_digest refuses a str with non-ASCII characters (a forged signature may have them)
+        return hmac.compare_digest(expected.encode(), signature.encode(errors="replace")) and expires >= self.now()
 
 
 class SizeMismatch(ValueError):
@@ -165,14 +166,20 @@ def _discard(handle: object, partial: Path) -> None:
     partial.unlink(missing_ok=True)
 
 
-def sidecar_base_url(settings: Settings, http_port: int) -> str:
-    """PUBLIC_HTTP_URL when set (behind a proxy), else the sidecar's own address."""
-    if settings.public_http_url:
-        return settings.public_http_url
+def listener_url(settings: Settings, port: int, scheme: str) -> str:
+    """`scheme://host:port` of a listener on this machine (localhost when it binds every address)."""
     host = "localhost" if settings.host in WILDCARD_HOSTS else settings.host
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{http_port}"
+    return f"{scheme}://{host}:{port}"
+
+
+def sidecar_base_url(settings: Settings, http_port: int) -> str:
+    """PUBLIC_HTTP_URL when set (behind a proxy), else the sidecar's own address: https:// when it
+    speaks TLS (SSL_KEY_FILE_NAME and SSL_CERT_FILE_NAME), or a browser's upload would fail."""
+    if settings.public_http_url:
+        return settings.public_http_url
+    return listener_url(settings, http_port, "https" if settings.ssl_enabled else "http")
 
 
 def create_blob_store(settings: Settings, http_port: Callable[[], int]) -> BlobStore:

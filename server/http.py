@@ -13,7 +13,7 @@ from aiohttp import web
 from handlers import auth
 from handlers.base import Services
 from protocol.envelope import MAX_DEPTH, nests_deeper_than
-from protocol.errors import ApiError, bad_request, unauthorized
+from protocol.errors import ApiError, RetryLater, bad_request, unauthorized
 from server.config import Settings
 from server.connection import CLOSE_LOGGED_OUT
 from server.dispatch import Dispatcher
@@ -32,7 +32,22 @@ def json_response(body: dict[str, Any], status: int = 200) -> web.Response:
 
 
 def error_response(exc: ApiError) -> web.Response:
-    return json_response({"error": exc.as_dict()}, status=exc.status)
+    response = json_response({"error": exc.as_dict()}, status=exc.status)
+    if isinstance(exc, RetryLater):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# aiohttp's own refusals (no route, wrong method, body too large) in the words of the API
+HTTP_MESSAGES = {404: "Route not found", 405: "Method not allowed"}
+
+
+def http_error_response(exc: web.HTTPException) -> web.Response:
+    """An aiohttp refusal as the API's JSON error body, keeping its status and its Allow header."""
+    response = error_response(ApiError(exc.status, HTTP_MESSAGES.get(exc.status, exc.reason)))
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
 
 
 @web.middleware
@@ -42,8 +57,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     except ApiError as exc:
         return error_response(exc)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return http_error_response(exc)
     except Exception:
         log.exception("http handler failed: %s %s", request.method, request.path)
         return error_response(ApiError(500, "Internal server error."))
@@ -127,7 +144,7 @@ class HttpSidecar:
             org = body.get("organizationId") or body.get("organization_id")
             result = await auth.login_with_password(
                 self.services, _text(body.get("login")), _text(body.get("password")),
-                _text(device_id), _text(org),
+                _text(device_id), _text(org), remote_address=request.remote,
             )
         elif token is not None:
             result = await auth.login_with_access_token(self.services, token, _text(device_id))

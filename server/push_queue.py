@@ -6,6 +6,12 @@ worker that died is taken over (XAUTOCLAIM) after the lease. Without Redis it is
 `push_queue` (storage.push.claim: atomic, leased). The database queue also holds what has to wait:
 retries (they are due later) and events put while Redis was unreachable, so a node with Redis
 consumes both.
+
+A put never makes a packet wait on Redis: the stream write runs in a background task (at most
+`MAX_PENDING_PUTS` at once, drained at stop), bounded by REDIS_COMMAND_TIMEOUT, behind a circuit
+breaker; while the breaker is open, or the background set is full, the event goes to the database
+queue at once. An XADD that timed out may still reach the stream later, when Redis wakes up: that
+event is then pushed twice, never lost.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
 from schemas.common import new_id, now_ms
 from schemas.push import PushEvent, PushQueueItem
-from server.cluster_link import REDIS_ERRORS
+from server.cluster_link import REDIS_ERRORS, RedisBreaker
 from storage.interface import Storage
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,8 @@ log = logging.getLogger(__name__)
 STREAM = "chat:push:events"
 GROUP = "push-workers"
 LEASE_MS = 5 * 60 * 1000  # an event not acknowledged by then is handed to another worker
+MAX_PENDING_PUTS = 1000  # stream writes in flight; beyond that a put goes to the database at once
+WORKER_TIMEOUT = 5.0  # seconds a worker's call may take beyond its XREADGROUP block (background only)
 
 
 @dataclass(frozen=True)
@@ -105,25 +115,42 @@ class RedisPushQueue(PushQueue):
     """A Redis stream with one consumer group; falls back to the database queue for puts while
     Redis is unreachable (nothing acknowledged is lost)."""
 
-    def __init__(self, url: str, consumer: str, fallback: DatabasePushQueue, lease_ms: int = LEASE_MS) -> None:
+    def __init__(self, url: str, consumer: str, fallback: DatabasePushQueue, lease_ms: int = LEASE_MS,
+                 command_timeout: float = 0.25, cooldown: float = 2.0,
+                 max_pending: int = MAX_PENDING_PUTS) -> None:
         self.url = url
         self.consumer = consumer
         self.fallback = fallback
         self.lease_ms = lease_ms
-        self._redis: Redis | None = None
+        self.breaker = RedisBreaker(command_timeout, cooldown)
+        self.max_pending = max_pending
+        self._redis: Redis | None = None  # the worker's: blocking reads, acks
+        self._put_redis: Redis | None = None  # the puts': short calls, never behind a blocked read
+        self._pending: set[asyncio.Task[None]] = set()
         self._group_ready = False
 
     async def start(self) -> None:
-        self._redis = Redis.from_url(self.url, decode_responses=True)
+        self._redis = self._connect(socket_timeout=None)  # the worker bounds each call itself
+        self._put_redis = self._connect(socket_timeout=self.breaker.timeout)
         try:
-            await self._ensure_group(self._redis)
+            async with asyncio.timeout(WORKER_TIMEOUT):
+                await self._ensure_group(self._redis)
         except REDIS_ERRORS as exc:
             log.warning("push stream not ready (%s): will retry", exc)
 
+    def _connect(self, socket_timeout: float | None) -> Redis:
+        # No retries inside redis-py: a failure goes to the fallback (puts) or the worker's backoff.
+        return Redis.from_url(self.url, decode_responses=True, retry=Retry(NoBackoff(), 0),
+                              socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout or WORKER_TIMEOUT)
+
     async def stop(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        """Waits for the puts in flight (each bounded, then queued in the database), then closes."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        for redis in (self._redis, self._put_redis):
+            if redis is not None:
+                await redis.aclose()
+        self._redis = self._put_redis = None
 
     def _client(self) -> Redis:
         if self._redis is None:
@@ -141,14 +168,37 @@ class RedisPushQueue(PushQueue):
         self._group_ready = True
 
     async def put(self, event: PushEvent) -> None:
-        try:
-            await self._client().xadd(STREAM, {"event_id": event.id, "organization_id": event.organization_id})
-        except REDIS_ERRORS as exc:
-            log.warning("push stream unreachable (%s): event %s queued in the database", exc, event.id)
+        """Returns at once: the stream write goes on in the background. While the breaker is open,
+        or too many writes are in flight, the event is queued in the database instead."""
+        if self._put_redis is None:
+            raise RuntimeError("the push queue is not started")
+        if not self.breaker.closed or len(self._pending) >= self.max_pending:
             await self.fallback.put(event)
+            return
+        task = asyncio.create_task(self._put(self._put_redis, event), name=f"push-put-{event.id}")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _put(self, redis: Redis, event: PushEvent) -> None:
+        try:
+            async with self.breaker.bounded():
+                await redis.xadd(STREAM, {"event_id": event.id, "organization_id": event.organization_id})
+            return
+        except REDIS_ERRORS as exc:
+            if self.breaker.closed:
+                log.warning("push stream unreachable (%s); the database queue takes push events for %.1fs",
+                            str(exc) or type(exc).__name__, self.breaker.cooldown)
+            self.breaker.trip()
+        try:
+            await self.fallback.put(event)
+        except Exception:
+            log.exception("push event %s could not be queued anywhere", event.id)
 
     async def take(self, limit: int, wait: float) -> list[QueuedPush]:
-        redis = self._client()
+        async with asyncio.timeout(wait + WORKER_TIMEOUT):  # Redis may hang: the worker backs off and retries
+            return await self._take(self._client(), limit, wait)
+
+    async def _take(self, redis: Redis, limit: int, wait: float) -> list[QueuedPush]:
         try:
             await self._ensure_group(redis)
             # Entries a dead worker left pending for longer than the lease come to this one first.
@@ -177,7 +227,7 @@ class RedisPushQueue(PushQueue):
 
     async def ack(self, item: QueuedPush) -> None:
         redis = self._client()
-        async with redis.pipeline(transaction=True) as pipe:
+        async with asyncio.timeout(WORKER_TIMEOUT), redis.pipeline(transaction=True) as pipe:
             pipe.xack(STREAM, GROUP, item.receipt)
             pipe.xdel(STREAM, item.receipt)
             await pipe.execute()

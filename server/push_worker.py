@@ -4,8 +4,9 @@ Each event goes to every web subscription of its recipients, as one Web Push eac
 (`server/push_webpush.py`, payload = the event's `message` JSON). A subscription whose push service
 answers 404/410 is deleted. Subscriptions that failed for a passing reason (429, 5xx, network) are
 queued again in the database queue, due after `PUSH_RETRY_DELAY` (doubling), until
-`PUSH_MAX_ATTEMPTS`. ios and android subscriptions are kept but skipped: this server has no APNs or
-FCM credentials to deliver them with.
+`PUSH_MAX_ATTEMPTS`; an endpoint the sender may not reach (not public https, see
+`server/push_webpush.py`) fails for good, with no retry. ios and android subscriptions are kept but
+skipped: this server has no APNs or FCM credentials to deliver them with.
 
 One loop per queue handles its events one after the other, in queue order; the subscriptions of one
 event are posted concurrently.
@@ -14,6 +15,7 @@ event are posted concurrently.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 
@@ -40,6 +42,7 @@ class PushWorker:
         self.sources = sources
         self.retries = retries
         self.sender = sender
+        self.outcomes: collections.Counter[PushResult] = collections.Counter()  # deliveries so far, by result
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -112,6 +115,7 @@ class PushWorker:
 
     async def _deliver(self, event: PushEvent, subscription: PushSubscription, payload: bytes) -> PushResult:
         result = await self.sender.send(subscription, payload)
+        self.outcomes[result] += 1
         if result is PushResult.GONE and subscription.web_endpoint:
             await self.storage.push.delete_subscription_endpoint(
                 event.organization_id, subscription.id, subscription.web_endpoint)

@@ -9,6 +9,10 @@ socket twice because each node only ever writes to the sockets it holds.
 When Redis is away the node keeps serving: deliveries go to local sockets, recipients on other nodes
 are reported offline (so the push and operations-log sinks keep a copy of what was acknowledged), and
 a supervisor reconnects with exponential backoff, then re-registers every local session.
+
+Every call a packet waits for (the rate limit, publish, presence, binds) runs under
+`link.bounded()`: a Redis that hangs (frozen, overloaded) costs the packets in flight at most
+REDIS_COMMAND_TIMEOUT once, then the link counts as lost and the next packets skip Redis at once.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ class RedisBus(Bus):
         if not settings.redis_url:
             raise ValueError("RedisBus needs REDIS_URL")
         self.node_id = settings.node_id or uuid.uuid4().hex
-        self.link = RedisLink(settings.redis_url, self.node_id, float(settings.cluster_node_ttl))
+        self.link = RedisLink(settings.redis_url, self.node_id, float(settings.cluster_node_ttl),
+                              settings.redis_command_timeout, settings.redis_breaker_cooldown)
         self.link.on_joined = self._joined
         self.link.on_message = self._on_message
         self.link.on_peer_dead = self._reap_peer
@@ -115,9 +120,10 @@ class RedisBus(Bus):
         if redis is None:
             return local_first
         try:
-            entries = [Entry.decode(raw) for raw in await self._bind(redis, session)]
-            others = [e for e in entries if e != self._entry(session)]
-            return not await self._live(redis, others)
+            async with self.link.bounded():
+                entries = [Entry.decode(raw) for raw in await self._bind(redis, session)]
+                others = [e for e in entries if e != self._entry(session)]
+                return not await self._live(redis, others)
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
             return local_first
@@ -128,7 +134,8 @@ class RedisBus(Bus):
         if session is None or redis is None:
             return last_local
         try:
-            return not await self._live(redis, await self._unbind(redis, session))
+            async with self.link.bounded():
+                return not await self._live(redis, await self._unbind(redis, session))
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
             return last_local
@@ -194,8 +201,9 @@ class RedisBus(Bus):
         if redis is None or not rest:
             return local
         try:
-            entries = await self._entries(redis, rest)
-            live = await self.link.live_nodes(redis, {e.node_id for found in entries.values() for e in found})
+            async with self.link.bounded():
+                entries = await self._entries(redis, rest)
+                live = await self.link.live_nodes(redis, {e.node_id for found in entries.values() for e in found})
             return local | {u for u, found in entries.items() if any(e.node_id in live for e in found)}
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
@@ -210,7 +218,8 @@ class RedisBus(Bus):
         if redis is None:
             return local
         try:
-            candidates = [u for u in await members(redis, org_key(organization_id)) if u not in set(local)]
+            async with self.link.bounded():
+                candidates = [u for u in await members(redis, org_key(organization_id)) if u not in set(local)]
             remote = await self.online_user_ids(candidates) if candidates else set()
             return local + [user_id for user_id in candidates if user_id in remote]
         except REDIS_ERRORS as exc:
@@ -225,7 +234,7 @@ class RedisBus(Bus):
             return self.user_rate.allow(user_id)
         key = f"chat:rate:{user_id}:{int(time.time())}"
         try:
-            async with redis.pipeline(transaction=False) as pipe:
+            async with self.link.bounded(), redis.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, 2)
                 count, _ = await pipe.execute()
@@ -243,27 +252,34 @@ class RedisBus(Bus):
         if redis is None or not recipients:
             return recipients - reached
         try:
-            entries = await self._entries(redis, delivery.user_ids)
-            remote = {e.node_id for found in entries.values() for e in found} - {self.node_id}
-            live = await self.link.live_nodes(redis, remote) if remote else set()
-            by_node: dict[str, set[str]] = {}
-            for user_id, found in entries.items():
-                for entry in found:
-                    if entry.node_id in live and entry.node_id != self.node_id:
-                        by_node.setdefault(entry.node_id, set()).add(user_id)
-            if by_node:
-                targets = list(by_node.items())
-                pipe = redis.pipeline(transaction=False)
-                for node, user_ids in targets:
-                    body = {"k": "d", "u": sorted(user_ids), "p": delivery.packet, "s": delivery.skip_connection}
-                    pipe.publish(deliver_channel(node), orjson.dumps(body))
-                # a node that is not listening (reconnecting) did not deliver: its users stay offline
-                for (_, user_ids), listeners in zip(targets, await pipe.execute(), strict=True):
-                    if listeners:
-                        reached |= user_ids
+            async with self.link.bounded():
+                reached |= await self._publish_remote(redis, delivery)
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
         return recipients - reached
+
+    async def _publish_remote(self, redis: Redis, delivery: Delivery) -> set[str]:
+        """Publishes to each other live node holding a device of a recipient; returns the users reached."""
+        entries = await self._entries(redis, delivery.user_ids)
+        remote = {e.node_id for found in entries.values() for e in found} - {self.node_id}
+        live = await self.link.live_nodes(redis, remote) if remote else set()
+        by_node: dict[str, set[str]] = {}
+        for user_id, found in entries.items():
+            for entry in found:
+                if entry.node_id in live and entry.node_id != self.node_id:
+                    by_node.setdefault(entry.node_id, set()).add(user_id)
+        reached: set[str] = set()
+        if by_node:
+            targets = list(by_node.items())
+            pipe = redis.pipeline(transaction=False)
+            for node, user_ids in targets:
+                body = {"k": "d", "u": sorted(user_ids), "p": delivery.packet, "s": delivery.skip_connection}
+                pipe.publish(deliver_channel(node), orjson.dumps(body))
+            # a node that is not listening (reconnecting) did not deliver: its users stay offline
+            for (_, user_ids), listeners in zip(targets, await pipe.execute(), strict=True):
+                if listeners:
+                    reached |= user_ids
+        return reached
 
     async def close_device(self, user_id: str, device_id: str, code: int, reason: str,
                            except_connection: str | None = None) -> None:
@@ -272,11 +288,12 @@ class RedisBus(Bus):
         if redis is None:
             return
         try:
-            entries = (await self._entries(redis, [user_id]))[user_id]
-            nodes = {e.node_id for e in entries if e.device_id == device_id and e.node_id != self.node_id}
-            body = {"k": "c", "u": user_id, "d": device_id, "c": code, "r": reason, "x": except_connection}
-            for node in sorted(nodes):
-                await redis.publish(deliver_channel(node), orjson.dumps(body))
+            async with self.link.bounded():
+                entries = (await self._entries(redis, [user_id]))[user_id]
+                nodes = {e.node_id for e in entries if e.device_id == device_id and e.node_id != self.node_id}
+                body = {"k": "c", "u": user_id, "d": device_id, "c": code, "r": reason, "x": except_connection}
+                for node in sorted(nodes):
+                    await redis.publish(deliver_channel(node), orjson.dumps(body))
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
 
@@ -314,7 +331,8 @@ class RedisBus(Bus):
 
     async def _quiet_unbind(self, redis: Redis, session: Session) -> None:
         try:
-            await self._unbind(redis, session)
+            async with self.link.bounded():
+                await self._unbind(redis, session)
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
 
@@ -327,7 +345,8 @@ class RedisBus(Bus):
         body = {"k": "p", "n": self.node_id, "u": session.user_id, "o": session.organization_id,
                 "d": session.device_id, "on": online, "t": seconds}
         try:
-            await redis.publish(PRESENCE_CHANNEL, orjson.dumps(body))
+            async with self.link.bounded():
+                await redis.publish(PRESENCE_CHANNEL, orjson.dumps(body))
         except REDIS_ERRORS as exc:
             self.link.lost(redis, exc)
 

@@ -12,6 +12,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.local_processes import free_port
@@ -81,3 +83,19 @@ class RedisServer:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+
+
+@contextmanager
+def running_redis(directory: Path) -> Iterator[RedisServer]:
+    """A redis-server of its own in `directory`, stopped afterwards; the test is skipped when the
+    binary is missing."""
+    if redis_server_binary() is None:
+        import pytest
+
+        pytest.skip("redis-server is not installed (run `make services`)")
+    server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

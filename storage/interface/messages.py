@@ -1,8 +1,26 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from schemas.documents import Message
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """What the first send of a client id was answered with: the stored message's id and `t`."""
+
+    mid: str
+    t: int
+
+
+@dataclass(frozen=True)
+class OnceAppended:
+    """The result of `append_once`: the receipt every send of the key gets, and the message when
+    this call is the one that stored it (None for a resend: nothing was stored or changed)."""
+
+    receipt: SendReceipt
+    stored: Message | None
 
 
 class MessageRepository(ABC):
@@ -15,6 +33,31 @@ class MessageRepository(ABC):
         conversation's `updated_at` becomes the message's `created_at` (a new message is
         activity), and concurrent appends each get their own seq. StorageError when the
         conversation does not exist in the message's organization; nothing is stored then."""
+
+    @abstractmethod
+    async def append_once(self, message: Message, client_id: str, expires_at: int) -> OnceAppended:
+        """`append`, at most once per idempotency key (message.organization_id, message.from_id,
+        message.cid, client_id) while the key's record lives; "now" is `message.created_at`.
+
+        A live record (its expiry, unix ms, after now) makes the call a resend: nothing is stored
+        or changed, and the result carries the recorded receipt and `stored=None`, whatever the
+        resend's content and even when that message has been deleted since. Otherwise the message
+        is appended as `append` does, the key is recorded with the message's id, `t` and
+        `expires_at` (replacing an expired record), and the result carries it as `stored`.
+
+        Concurrent calls with one key, on any node, store one message: exactly one of them gets
+        `stored`, all get the same receipt. A crash part-way never leaves a record that answers
+        for a message that was never stored: either both are written in one transaction, or a
+        record whose message is missing makes the next send of the key store its message under
+        the recorded id and `t`. Expired records are pruned by the store (bounded work per call
+        or a TTL index); an expired record still present is treated as absent."""
+
+    @abstractmethod
+    async def earlier_send(
+        self, organization_id: str, sender_id: str, cid: str, client_id: str, now: int
+    ) -> SendReceipt | None:
+        """The receipt of the key's live record (expiry after `now`, unix ms) whose message was
+        stored, or None. A read only: `append_once` stays the atomic decision."""
 
     @abstractmethod
     async def get(self, organization_id: str, mid: str) -> Message | None:

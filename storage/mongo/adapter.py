@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
 from storage.interface import Storage
 from storage.mongo import blocks as mongo_blocks
@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 class MongoStorage(Storage):
     """One database of a Motor-like async client (PyMongo async, or mongomock-motor in tests)."""
 
-    def __init__(self, client: Any, db_name: str) -> None:
+    def __init__(self, client: Any, db_name: str, connect_timeout: float | None = None) -> None:
         self._client = client
+        self._connect_timeout = connect_timeout
         self._db = client[db_name]
         self.organizations = MongoOrganizationRepository(self._db)
         self.users = MongoUserRepository(self._db)
@@ -54,10 +55,16 @@ class MongoStorage(Storage):
         self.blocks = MongoBlockRepository(self._db)
 
     @classmethod
-    def from_url(cls, url: str) -> MongoStorage:
-        """A storage on the database named in the URL's path ("samachat" when none is named)."""
-        client: AsyncMongoClient[Any] = AsyncMongoClient(url)
-        return cls(client, client.get_default_database(DEFAULT_DATABASE).name)
+    def from_url(cls, url: str, connect_timeout: float = 5.0) -> MongoStorage:
+        """A storage on the database named in the URL's path ("samachat" when none is named).
+
+        `connect_timeout` is the server selection timeout (pymongo's default is 30 s, silent), unless
+        the URL sets serverSelectionTimeoutMS itself."""
+        options: dict[str, Any] = {}
+        if "serverselectiontimeoutms" not in url.lower():
+            options["serverSelectionTimeoutMS"] = int(connect_timeout * 1000)
+        client: AsyncMongoClient[Any] = AsyncMongoClient(url, **options)
+        return cls(client, client.get_default_database(DEFAULT_DATABASE).name, connect_timeout)
 
     @classmethod
     def from_client(cls, client: Any, db_name: str) -> MongoStorage:
@@ -66,11 +73,24 @@ class MongoStorage(Storage):
 
     async def open(self) -> None:
         """Connects and creates every index the queries need (creating an existing one is a no-op)."""
+        await self._reachable()
         for module in (organizations, users, devices, conversations, messages, mongo_files, mongo_contacts,
                        mongo_op_logs, mongo_blocks):
             await module.create_indexes(self._db)
         await mongo_reactions.create_indexes(self._db)
         await mongo_push.create_indexes(self._db)
+
+    async def _reachable(self) -> None:
+        """ConnectionError in one line when no server answers within the connect timeout (pymongo's
+        own message spans the whole topology)."""
+        try:
+            await self._db.command("ping")
+        except ServerSelectionTimeoutError as exc:
+            reason = str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
+            waited = f" within {self._connect_timeout:g} s" if self._connect_timeout else ""
+            raise ConnectionError(f"no MongoDB server answered{waited} ({reason})") from exc
+        except (NotImplementedError, OperationFailure, AttributeError, TypeError):
+            pass  # a test double without the command; a refused ping still proves a server answered
 
     async def close(self) -> None:
         """Releases the connection."""

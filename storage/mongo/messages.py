@@ -9,6 +9,7 @@ cost follows the unread tail. Hiding ("delete for myself") is a `hidden_for` arr
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -16,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from schemas.documents import Message
 from storage.errors import StorageError
-from storage.interface.messages import MessageRepository
+from storage.interface.messages import MessageRepository, OnceAppended, SendReceipt
 from storage.mongo.base import (
     CONVERSATIONS,
     MESSAGES,
@@ -31,6 +32,12 @@ from storage.mongo.base import (
 from storage.mongo.reactions import REACTIONS
 
 HIDDEN = "hidden_for"
+# Send records {_id: the message id, key fields, t, expires (ms), expire_at (Date, for the TTL
+# index), stored}: `stored` turns true once the message is in, so a record whose message is
+# missing tells a crashed first writer (stored false) from a message deleted since (stored true).
+SENDS = "message_sends"
+SEND_KEY = ("organization_id", "sender_id", "cid", "client_id")
+SEND_CLAIMS = 3  # tries to take a key whose expired record keeps being replaced meanwhile
 
 
 async def create_indexes(db: Any) -> None:
@@ -40,6 +47,18 @@ async def create_indexes(db: Any) -> None:
     # A mark's _id is "<mid>:<user_id>", so it is unique by construction.
     await marks.create_index([("cid", 1), ("user_id", 1), ("seq", 1)], name="cid_user_seq")
     await marks.create_index("mid", name="mid")
+    sends = db[SENDS]
+    await sends.create_index([(field, 1) for field in SEND_KEY], unique=True, name="send_key")
+    # The TTL monitor drops expired records within a minute or so; reads check `expires` as well.
+    await sends.create_index("expire_at", expireAfterSeconds=0, name="send_expiry")
+
+
+def _send_key(organization_id: str, sender_id: str, cid: str, client_id: str) -> dict[str, str]:
+    return dict(zip(SEND_KEY, (organization_id, sender_id, cid, client_id), strict=True))
+
+
+def _receipt(record: dict[str, Any]) -> SendReceipt:
+    return SendReceipt(str(record["_id"]), int(record["t"]))
 
 
 def _mark_id(mid: str, user_id: str) -> str:
@@ -55,6 +74,7 @@ class MongoMessageRepository(MessageRepository):
         self._participants = db[PARTICIPANTS]
         self._read_marks = db[READ_MARKS]
         self._reactions = db[REACTIONS]
+        self._sends = db[SENDS]
 
     async def append(self, message: Message) -> Message:
         """Stores a message at the end of its conversation and returns it with its `seq`: the
@@ -62,6 +82,72 @@ class MongoMessageRepository(MessageRepository):
         conversation's `updated_at` becomes the message's `created_at` (a new message is
         activity), and concurrent appends each get their own seq. StorageError when the
         conversation does not exist in the message's organization; nothing is stored then."""
+        with duplicates_as_storage_errors():
+            return await self._insert(message)
+
+    async def append_once(self, message: Message, client_id: str, expires_at: int) -> OnceAppended:
+        """`append`, at most once per (organization, sender, cid, client id) while the key's record
+        lives. Without transactions the record goes first (a unique index decides between
+        concurrent senders, on any node), then the message, then the record is marked stored."""
+        key = _send_key(message.organization_id, message.from_id, message.cid, client_id)
+        earlier = await self._claim(key, message, expires_at)
+        if earlier is not None:
+            return await self._answer_earlier(earlier, message)
+        receipt = SendReceipt(message.id, message.t)
+        try:
+            stored = await self._insert(message)
+        except DuplicateKeyError:
+            return OnceAppended(receipt, None)  # a resend found our record first and stored the message
+        except StorageError:
+            await self._sends.delete_one({"_id": message.id, "stored": False})  # nothing stored: free the key
+            raise
+        await self._sends.update_one({"_id": message.id}, {"$set": {"stored": True}})
+        return OnceAppended(receipt, stored)
+
+    async def earlier_send(
+        self, organization_id: str, sender_id: str, cid: str, client_id: str, now: int
+    ) -> SendReceipt | None:
+        """The receipt of the key's live record whose message was stored, or None."""
+        found = await self._sends.find_one(
+            {**_send_key(organization_id, sender_id, cid, client_id), "expires": {"$gt": now}}
+        )
+        # A record not yet marked stored is left to append_once, which can finish its message.
+        return _receipt(found) if found is not None and found.get("stored") else None
+
+    async def _claim(self, key: dict[str, str], message: Message, expires_at: int) -> dict[str, Any] | None:
+        """Inserts the key's record for `message` (None), or returns the live record of an earlier send."""
+        record = {"_id": message.id, **key, "t": message.t, "expires": expires_at,
+                  "expire_at": datetime.fromtimestamp(expires_at / 1000, tz=UTC), "stored": False}
+        for _ in range(SEND_CLAIMS):
+            try:
+                await self._sends.insert_one(record)
+                return None
+            except DuplicateKeyError:
+                found = await self._sends.find_one(key)
+            if found is None:
+                continue  # removed by the TTL monitor meanwhile
+            if int(found["expires"]) > message.created_at:
+                return dict(found)
+            # Expired, but the TTL monitor has not come by yet: only this very record is removed.
+            await self._sends.delete_one({"_id": found["_id"], "expires": found["expires"]})
+        raise StorageError(f"the send record of client id {key['client_id']!r} kept changing")
+
+    async def _answer_earlier(self, record: dict[str, Any], message: Message) -> OnceAppended:
+        receipt = _receipt(record)
+        if record.get("stored") or await self._messages.find_one({"_id": receipt.mid}, {"_id": 1}):
+            if not record.get("stored"):
+                await self._sends.update_one({"_id": receipt.mid}, {"$set": {"stored": True}})
+            return OnceAppended(receipt, None)
+        # The first writer stopped (a crash) or is still between its record and its message:
+        # store this send under the recorded id and t; the message's unique _id lets one win.
+        try:
+            stored = await self._insert(message.model_copy(update={"id": receipt.mid, "t": receipt.t}))
+        except DuplicateKeyError:
+            return OnceAppended(receipt, None)
+        await self._sends.update_one({"_id": receipt.mid}, {"$set": {"stored": True}})
+        return OnceAppended(receipt, stored)
+
+    async def _insert(self, message: Message) -> Message:
         # Two steps without a transaction: $inc hands out each seq once, even across nodes. If
         # the insert then fails (a repeated id), that seq stays unused: a gap, never a repeat.
         counter = await self._conversations.find_one_and_update(
@@ -73,8 +159,7 @@ class MongoMessageRepository(MessageRepository):
         if counter is None:
             raise StorageError(f"conversation {message.cid} not found")
         stored = message.model_copy(update={"seq": int(counter["last_seq"])})
-        with duplicates_as_storage_errors():
-            await self._messages.insert_one(to_mongo(stored))
+        await self._messages.insert_one(to_mongo(stored))
         return stored
 
     async def get(self, organization_id: str, mid: str) -> Message | None:

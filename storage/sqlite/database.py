@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel
 
 from storage.errors import DuplicateError, StorageError
-from storage.sqlite.schema import STATEMENTS
+from storage.sqlite.schema import STATEMENTS, UPGRADES
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -73,6 +73,8 @@ class Database:
         async with self.write() as connection:
             for statement in STATEMENTS:
                 await connection.execute(statement)
+            for upgrade in UPGRADES:
+                await upgrade(connection)
         self._reader = await self._connect()
 
     async def close(self) -> None:

@@ -3,11 +3,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import aiosqlite
 import orjson
 
 from schemas.documents import Message
 from storage.errors import StorageError
-from storage.interface.messages import MessageRepository
+from storage.interface.messages import MessageRepository, OnceAppended, SendReceipt
 from storage.sqlite.database import Database, json_list, to_document
 
 COLUMNS = ("id", "organization_id", "cid", "from_id", "body", "x", "attachments", "replied_message_id",
@@ -43,6 +44,9 @@ LAST_VISIBLE = (
 )
 INSERT = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 READ_BY_OTHERS_CHUNK = 200
+SEND_KEY = "organization_id = ? AND sender_id = ? AND cid = ? AND client_id = ?"
+# Expired send records deleted per recorded send: more than one, so pruning outpaces inserting.
+SEND_PRUNE_BATCH = 100
 
 
 def _json(value: Any) -> str | None:
@@ -65,20 +69,61 @@ class SqliteMessages(MessageRepository):
         # One write transaction for the seq and the row: the counter and the message commit
         # (or roll back) together, and the write lock is taken once per message.
         async with self._db.write() as connection:
-            rows = await connection.execute_fetchall(
-                "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?"
-                " WHERE id = ? AND organization_id = ? RETURNING last_seq",
-                (message.created_at, message.cid, message.organization_id),
-            )
-            found = next(iter(rows), None)
-            if found is None:
-                raise StorageError(f"conversation {message.cid} not found")
-            stored = message.model_copy(update={"seq": int(found["last_seq"])})
-            values = stored.model_dump()
-            values["x"] = _json(stored.x)
-            values["attachments"] = _json(stored.attachments)
-            await connection.execute(INSERT, [values[name] for name in COLUMNS])
+            return await self._insert(connection, message)
+
+    @staticmethod
+    async def _insert(connection: aiosqlite.Connection, message: Message) -> Message:
+        """The seq and the row, inside the caller's write transaction."""
+        rows = await connection.execute_fetchall(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?"
+            " WHERE id = ? AND organization_id = ? RETURNING last_seq",
+            (message.created_at, message.cid, message.organization_id),
+        )
+        found = next(iter(rows), None)
+        if found is None:
+            raise StorageError(f"conversation {message.cid} not found")
+        stored = message.model_copy(update={"seq": int(found["last_seq"])})
+        values = stored.model_dump()
+        values["x"] = _json(stored.x)
+        values["attachments"] = _json(stored.attachments)
+        await connection.execute(INSERT, [values[name] for name in COLUMNS])
         return stored
+
+    async def append_once(self, message: Message, client_id: str, expires_at: int) -> OnceAppended:
+        key = (message.organization_id, message.from_id, message.cid, client_id)
+        now = message.created_at
+        # One write transaction (BEGIN IMMEDIATE, so across processes too): the look-up, the
+        # message and its send record commit together, and concurrent sends of a key serialize.
+        async with self._db.write() as connection:
+            rows = await connection.execute_fetchall(
+                f"SELECT mid, t FROM message_sends WHERE {SEND_KEY} AND expires_at > ?", (*key, now)
+            )
+            earlier = next(iter(rows), None)
+            if earlier is not None:
+                return OnceAppended(SendReceipt(earlier["mid"], int(earlier["t"])), None)
+            stored = await self._insert(connection, message)
+            await connection.execute(
+                "DELETE FROM message_sends WHERE rowid IN"
+                " (SELECT rowid FROM message_sends WHERE expires_at <= ? LIMIT ?)",
+                (now, SEND_PRUNE_BATCH),
+            )
+            await connection.execute(
+                "INSERT INTO message_sends (organization_id, sender_id, cid, client_id, mid, t, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (organization_id, sender_id, cid, client_id)"
+                " DO UPDATE SET mid = excluded.mid, t = excluded.t, expires_at = excluded.expires_at",
+                (*key, stored.id, stored.t, expires_at),
+            )
+        return OnceAppended(SendReceipt(stored.id, stored.t), stored)
+
+    async def earlier_send(
+        self, organization_id: str, sender_id: str, cid: str, client_id: str, now: int
+    ) -> SendReceipt | None:
+        # The record commits with its message, so a record found here names a stored message.
+        row = await self._db.fetch_one(
+            f"SELECT mid, t FROM message_sends WHERE {SEND_KEY} AND expires_at > ?",
+            (organization_id, sender_id, cid, client_id, now),
+        )
+        return SendReceipt(row["mid"], int(row["t"])) if row is not None else None
 
     async def get(self, organization_id: str, mid: str) -> Message | None:
         row = await self._db.fetch_one(

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from storage.sqlite import schema_blocks, schema_contacts, schema_files, schema_op_logs, schema_push, schema_reactions
+from storage.sqlite import (
+    schema_blocks,
+    schema_contacts,
+    schema_dedup,
+    schema_files,
+    schema_op_logs,
+    schema_push,
+    schema_reactions,
+    schema_registration,
+)
 
 SCHEMA_VERSION = 1
 
@@ -12,6 +21,7 @@ STATEMENTS: tuple[str, ...] = (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         is_default INTEGER NOT NULL DEFAULT 0,
+        registration TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     )
@@ -136,3 +146,7 @@ STATEMENTS = STATEMENTS[:-1] + schema_op_logs.STATEMENTS + STATEMENTS[-1:]  # PR
 STATEMENTS = STATEMENTS[:-1] + schema_blocks.STATEMENTS + STATEMENTS[-1:]  # PRAGMA user_version stays last
 STATEMENTS = STATEMENTS[:-1] + schema_reactions.STATEMENTS + STATEMENTS[-1:]  # PRAGMA user_version stays last
 STATEMENTS = STATEMENTS[:-1] + schema_push.STATEMENTS + STATEMENTS[-1:]  # PRAGMA user_version stays last
+STATEMENTS = STATEMENTS[:-1] + schema_dedup.STATEMENTS + STATEMENTS[-1:]  # PRAGMA user_version stays last
+STATEMENTS = STATEMENTS[:-1] + schema_registration.STATEMENTS + STATEMENTS[-1:]  # PRAGMA user_version stays last
+# Run after STATEMENTS: columns added to the tables of a data file made by older code (idempotent).
+UPGRADES = (schema_registration.upgrade,)

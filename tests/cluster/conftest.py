@@ -18,21 +18,15 @@ from server.redis_bus import RedisBus
 from server.registry import Registry
 from tests.client import ServerInfo
 from tests.cluster.nodes import NODE_TTL, Cluster
-from tests.redis_server import RedisServer, redis_server_binary
+from tests.redis_server import RedisServer, running_redis
 
 DEADLINE = 10.0
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed (run `make services`)")
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -60,21 +54,21 @@ async def eventually(condition: Callable[[], object], what: str, timeout: float 
 
 
 @contextmanager
-def running_cluster(tmp_path_factory: pytest.TempPathFactory, size: int) -> Iterator[Cluster]:
-    """A redis-server of its own and `size` server processes sharing one database."""
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed (run `make services`)")
+def running_cluster(tmp_path_factory: pytest.TempPathFactory, size: int,
+                    env: dict[str, str] | None = None) -> Iterator[Cluster]:
+    """A redis-server of its own and `size` server processes sharing one database; `env` is added
+    to every node's environment."""
     work_dir = tmp_path_factory.mktemp("cluster")
-    redis_server = RedisServer(work_dir / "redis")
-    redis_server.start()
-    cluster = Cluster(redis_server.url, work_dir, size)
-    cluster.redis_server = redis_server
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-        redis_server.stop()
+    with running_redis(work_dir / "redis") as redis_server:
+        cluster = Cluster(redis_server.url, work_dir, size)
+        cluster.redis_server = redis_server
+        for node in cluster.nodes:
+            node.env.update(env or {})
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""A cluster losing a node, then losing Redis: nobody else goes down, no acknowledged message is lost."""
+"""A cluster losing a node, then losing Redis: nobody else goes down, no acknowledged message is lost.
+
+The last test does both under steady traffic (tests/cluster/load.py); `scripts/faults.py --long`
+runs the same scenario for minutes with more senders and prints its figures.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ import redis.asyncio as aioredis
 from server.cluster_keys import deliver_channel, node_key, user_key
 from tests.client import ServerInfo
 from tests.cluster.conftest import Observer, eventually, running_cluster
-from tests.cluster.nodes import NODE_TTL, Cluster
+from tests.cluster.load import Traffic, lost_messages, nodes_registered, start_senders, still_working
+from tests.cluster.nodes import NODE_TTL, READY_DEADLINE, Cluster
 from tests.cluster.test_cluster_delivery import conversation, login_name, messages, send
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    # One cluster per module: the first test kills node c, the second uses a and b.
+    # One cluster per module: the first test kills node c, the second uses a and b, the last restarts c.
     with running_cluster(tmp_path_factory, 3) as running:
         yield running
 
@@ -98,3 +103,49 @@ async def _rejoined(cluster: Cluster, node_ids: list[str], user_id: str) -> bool
         return False
     finally:
         await client.aclose()
+
+
+SENDERS = 4  # sender i on node i % 3: one of them on the node that is killed
+SEND_INTERVAL = 0.1  # seconds between two messages of one sender: 40 messages/s in all
+ACKS_PER_PHASE = 20
+
+
+async def test_under_load_a_killed_node_and_a_redis_restart_lose_no_acknowledged_message(
+    cluster: Cluster, nodes: list[ServerInfo]
+) -> None:
+    """Senders on all three nodes, each in a private chat with a receiver on a node that survives;
+    mid-traffic node c is SIGKILLed, then Redis is stopped and started again. Every message that got
+    its `ask` is in the history afterwards, and every socket not on node c kept working."""
+    victim, redis_server = cluster.nodes[2], cluster.redis_server
+    assert redis_server is not None
+    redis_server.start()  # no-op when running
+    if victim.process is None or victim.process.poll() is not None:  # killed by the first test
+        victim.start()
+        victim.wait_ready(time.monotonic() + READY_DEADLINE)
+    senders = await start_senders(nodes, SENDERS, login_name, node_of=lambda i: i % 3,
+                                  checker_node_of=lambda i: 1 if i % 3 == 0 else 0)
+    traffic = Traffic(senders, SEND_INTERVAL)
+    traffic.start()
+    try:
+        await traffic.until_acked(ACKS_PER_PHASE)
+        victim.kill()
+        await traffic.until_acked(ACKS_PER_PHASE)  # the survivors keep being acknowledged
+        redis_server.stop()
+        await traffic.until_acked(ACKS_PER_PHASE)  # ... without Redis
+        redis_server.start()
+        await eventually(lambda: nodes_registered(cluster.redis_url, [n.node_id for n in cluster.nodes[:2]]),
+                         "nodes a and b registered again in the restarted redis", timeout=20)
+        await traffic.until_acked(ACKS_PER_PHASE)
+    finally:
+        await traffic.stop()
+    on_victim = [s for s in senders if s.node == 2]
+    survivors = [s for s in senders if s.node != 2]
+    assert all(s.dropped for s in on_victim), traffic.summary()
+    assert [s.name for s in survivors if s.dropped] == [], traffic.summary()
+    assert await lost_messages(senders) == []
+    for sender in survivors:
+        assert await still_working(sender.client) and await still_working(sender.checker), sender.name
+        await sender.send_one()
+        assert sender.unacked == 0, traffic.summary()
+    for sender in on_victim:  # their receivers were on a or b
+        assert await still_working(sender.checker), sender.name

@@ -40,7 +40,7 @@ async def admin(server: ServerInfo, method: str, path: str, body: Any) -> tuple[
 
 
 async def organization(server: ServerInfo, name: str) -> str:
-    status, body = await admin(server, "POST", "/admin/organization", {"name": name})
+    status, body = await admin(server, "POST", "/admin/organization", {"name": name, "registration": "open"})
     assert status == 200, body
     return str(body["organization"]["_id"])
 

@@ -33,7 +33,8 @@ async def chat(owner: ChatClient, *others: ChatClient, watchers: tuple[ChatClien
 
 
 async def other_org_user(server: ServerInfo, login: str) -> ChatClient:
-    org = Organization(id=new_id(), name=f"org-{login}", created_at=now_ms(), updated_at=now_ms())
+    org = Organization(id=new_id(), name=f"org-{login}", registration="open", created_at=now_ms(),
+                       updated_at=now_ms())
     await server.app.storage.organizations.create(org)
     return await server.user(login, organization_id=org.id)
 

@@ -40,11 +40,12 @@ def as_sender(sender: ChatClient, key: str, packet: dict[str, Any]) -> dict[str,
 
 
 async def test_a_created_organization_takes_users(server: ServerInfo) -> None:
-    status, body = await admin(server, "POST", "/admin/organization", {"name": "Initech"})
+    status, body = await admin(server, "POST", "/admin/organization", {"name": "Initech", "registration": "open"})
 
     assert status == 200
     organization = body["organization"]
     assert organization["name"] == "Initech" and {"_id", "created_at"} <= set(organization)
+    assert organization["registration"] == "open"
     zed = await server.user("zed", organization_id=organization["_id"])
     assert org_of(zed) == organization["_id"]
     # Logins are per organization: the default organization's "zed" is another account.

@@ -30,8 +30,8 @@ def server_settings(tmp_path: Path) -> Settings:
 
 async def other_organization(server: ServerInfo) -> Organization:
     at = now_ms()
-    return await server.app.storage.organizations.create(Organization(id=new_id(), name="other", created_at=at,
-                                                                      updated_at=at))
+    return await server.app.storage.organizations.create(Organization(id=new_id(), name="other", registration="open",
+                                                                      created_at=at, updated_at=at))
 
 
 def ms(iso_text: str) -> int:

@@ -35,7 +35,7 @@ def org_of(client: ChatClient) -> str:
 
 
 async def other_organization(server: ServerInfo) -> Organization:
-    org = Organization(id=new_id(), name="other", created_at=now_ms(), updated_at=now_ms())
+    org = Organization(id=new_id(), name="other", registration="open", created_at=now_ms(), updated_at=now_ms())
     return await server.app.storage.organizations.create(org)
 
 

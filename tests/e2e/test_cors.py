@@ -7,16 +7,29 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from server.config import Settings
+from server.config import ConfigError, Settings
 from tests.client import ServerInfo
 from tests.conftest import make_settings
 
 APP = "http://app.example"
+ADMIN_APP = "https://admin.example:8443"
 
 
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data", cors_origins=(APP,))
+    origins = Settings.from_env({"CORS_ORIGIN": f"{APP}, {ADMIN_APP}"}).cors_origins
+    return make_settings(tmp_path / "data", cors_origins=origins)
+
+
+@pytest.mark.parametrize("listed", ["*", f"{APP},*"])
+def test_any_origin_is_refused_at_start_since_credentials_are_allowed(listed: str) -> None:
+    with pytest.raises(ConfigError, match="CORS_ORIGIN=.*credentials"):
+        Settings.from_env({"CORS_ORIGIN": listed})
+
+
+async def test_every_listed_origin_is_allowed(server: ServerInfo) -> None:
+    response = await preflight(server, "/login", ADMIN_APP)
+    assert response.headers["Access-Control-Allow-Origin"] == ADMIN_APP
 
 
 async def preflight(server: ServerInfo, path: str, origin: str) -> aiohttp.ClientResponse:

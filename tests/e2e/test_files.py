@@ -237,6 +237,7 @@ async def test_tampered_urls_are_refused(server: ServerInfo) -> None:
         with_query(download, signature=("0" if signature[0] != "0" else "1") + signature[1:]),
         with_query(download, expires=str(int(parse_qs(urlsplit(download).query)["expires"][0]) + 3600)),
         with_query(download, signature=""),
+        with_query(download, signature="é" + signature[1:]),  # non-ASCII: refused, not a 500
         download.split("?")[0],
         other_download.replace(other["_id"], file["_id"]),  # another file's signature
     ]

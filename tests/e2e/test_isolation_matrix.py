@@ -25,6 +25,7 @@ from aiohttp import web
 
 from handlers.router import ROUTES
 from protocol.envelope import TOP_LEVEL_KINDS
+from schemas.common import new_id
 from server.config import Settings
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
@@ -290,6 +291,22 @@ MATRIX: dict[str, tuple[Attempt, ...]] = {
         *refused(404, as_b("messageDelete", lambda w: {"cid": w.a.group, "ids": [w.a.message], "type": "all"})),
         *refused(422, b_in_a("messageDelete", lambda w: {"cid": w.a.group, "ids": [w.a.message], "type": "all"})),
         accepted(as_b("messageDelete", lambda w: {"cid": w.b.group, "ids": [w.a.message], "type": "all"})),
+    ),
+    "PUT /admin/organization": (  # the key administers every organization; the reply names only the one changed
+        accepted(lambda w: {"organizationId": w.b.org, "registration": "invite"},
+                 holds(lambda answer, w: answer["organization"]["_id"] == w.b.org)),
+        *refused(404, lambda w: {"organizationId": new_id(), "registration": "open"}),
+    ),
+    "POST /admin/registration_token": (
+        accepted(lambda w: {"organizationId": w.b.org, "maxUses": 2},
+                 holds(lambda answer, w: answer["registration_token"]["organization_id"] == w.b.org)),
+        *refused(404, lambda w: {"organizationId": new_id()}),
+    ),
+    "POST /admin/user": (  # A's values are free in B; uniqueness is per organization
+        *refused(422, lambda w: {"organizationId": w.b.org, "user": {"login": "alice", "password": PASSWORD_B}}),
+        accepted(lambda w: {"organizationId": w.b.org, "user": {"login": "bob", "password": PASSWORD_B,
+                                                                "email": "alice@a.test"}},
+                 holds(lambda answer, w: answer["user"]["organization_id"] == w.b.org)),
     ),
     "POST /admin/activity/online": (
         accepted(lambda w: {"organizationId": w.b.org},

@@ -30,7 +30,8 @@ from tests.e2e.push_helpers import (
 
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data", push_retry_delay=0.0)  # retries are due at once
+    # retries are due at once; the stand-in push service is on loopback
+    return make_settings(tmp_path / "data", push_retry_delay=0.0, push_allow_private_endpoints=True)
 
 
 @pytest.fixture
@@ -123,6 +124,7 @@ async def test_subscription_refusals_store_nothing(server: ServerInfo, push_serv
         ({k: v for k, v in web.items() if k != "web_key_auth"}, "'web_key_auth' is required."),
         ({**web, "web_key_p256dh": ""}, "'web_key_p256dh' is required."),
         ({**web, "web_endpoint": "ftp://push.example/x"}, "Invalid 'web_endpoint': must be an http(s) URL."),
+        ({**web, "web_endpoint": "http://[::1/x"}, "Invalid 'web_endpoint': must be an http(s) URL."),
         ({**web, "web_key_auth": "auth"}, "Invalid 'web_key_auth': must be a base64url 16-byte secret."),
         ({**web, "web_key_p256dh": "p256dh"}, "Invalid 'web_key_p256dh': must be a base64url P-256 public key."),
         ({"platform": "ios", "device_udid": "iphone"}, "'device_token' is required."),

@@ -37,8 +37,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def server_settings(tmp_path: Path, redis_server: RedisServer) -> Settings:
-    """The `server` fixture, as one node with REDIS_URL set."""
-    return make_settings(tmp_path / "node", redis_url=redis_server.url)
+    """The `server` fixture, as one node with REDIS_URL set (the stand-in push service is on loopback)."""
+    return make_settings(tmp_path / "node", redis_url=redis_server.url, push_allow_private_endpoints=True)
 
 
 async def test_with_redis_events_go_through_the_push_stream(
