@@ -25,6 +25,7 @@ services:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy server protocol handlers schemas storage run.py
+	$(VENV)/bin/lint-imports  # the import contracts of pyproject.toml: imports point down only
 
 test: install services lint
 	bash scripts/run-tests.sh

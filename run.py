@@ -55,8 +55,8 @@ def release_logs(stream: logging.Handler, held: MemoryHandler, show: bool) -> No
 
 
 def banner(server: ChatServer) -> str:
-    from server.file_storage import listener_url, sidecar_base_url
-    from storage.factory import describe_store
+    from server.app import describe_store
+    from server.http.urls import listener_url, sidecar_base_url
 
     settings = server.settings
     tls = settings.ssl_enabled
@@ -71,7 +71,6 @@ def banner(server: ChatServer) -> str:
             cluster += " (not reachable yet: serving alone, retrying)"
     else:
         cluster = "single node (set REDIS_URL for a cluster)"
-    assert server.services is not None
     admin = f"on at {public}/admin (Admin-Api-Key header)" if settings.admin_api_key else \
         "off (set HTTP_ADMIN_API_KEY)"
     lines = [

@@ -1,12 +1,16 @@
 """Last activity: user_last_activity, and the subscriptions that keep a socket told when a user's
-first device comes online or last device goes offline (server/activity.py delivers those)."""
+first device comes online or last device goes offline (server/delivery/activity.py delivers those)."""
 
 from __future__ import annotations
 
-from handlers.base import ActivityWatch, Context, Outcome, Session
+from handlers.base import Context, Outcome, Session, SessionContext
 from handlers.blocks import blocked_either_way
+from handlers.ports import ActivityWatch
+from handlers.route_table import RouteTable
 from protocol.errors import USER_NOT_FOUND, error, validation
 from schemas.activity import UserLastActivity, UserLastActivitySubscribe, UserLastActivityUnsubscribe
+
+routes = RouteTable()
 
 LastActivity = dict[str, str | int]
 
@@ -25,31 +29,33 @@ async def last_activity_of(ctx: Context, session: Session, user_ids: list[str]) 
     return {uid: "online" if uid in online else users[uid].recent_activity for uid in visible}
 
 
-async def user_last_activity(ctx: Context, payload: UserLastActivity) -> Outcome:
+@routes.packet("user_last_activity", UserLastActivity)
+async def user_last_activity(ctx: SessionContext, payload: UserLastActivity) -> Outcome:
     """The last activity of up to `ids_per_request` users: `{"last_activity": {uid: "online" |
     unix seconds}}`; ids that are not users the caller may see are omitted."""
-    session = ctx.require_session()
+    session = ctx.session
     most = ctx.settings.ids_per_request
     if len(payload.ids) > most:
         raise validation(f"Invalid 'ids': at most {most} ids.")
     return Outcome(reply={"last_activity": await last_activity_of(ctx, session, payload.ids)})
 
 
-async def user_last_activity_subscribe(ctx: Context, payload: UserLastActivitySubscribe) -> Outcome:
+@routes.packet("user_last_activity_subscribe", UserLastActivitySubscribe)
+async def user_last_activity_subscribe(ctx: SessionContext, payload: UserLastActivitySubscribe) -> Outcome:
     """Answers the user's last activity now and subscribes this socket to its changes (until
     unsubscribe or the socket's end). A user not in the caller's organization is 422 "We couldn't
     find the specified user."; across a block the subscription is kept but shows nothing."""
-    session = ctx.require_session()
+    session = ctx.session
     if await ctx.storage.users.get(session.organization_id, payload.id) is None:
         raise error(USER_NOT_FOUND)
     _subscriptions(ctx).subscribe(ctx.connection_id, session.user_id, payload.id)
     return Outcome(reply={"last_activity": await last_activity_of(ctx, session, [payload.id])})
 
 
-async def user_last_activity_unsubscribe(ctx: Context, payload: UserLastActivityUnsubscribe) -> Outcome:
+@routes.packet("user_last_activity_unsubscribe", UserLastActivityUnsubscribe)
+async def user_last_activity_unsubscribe(ctx: SessionContext, payload: UserLastActivityUnsubscribe) -> Outcome:
     """Ends this socket's subscription to `id` (every subscription without `id`); `{"success": true}`
     even when there was none."""
-    ctx.require_session()
     _subscriptions(ctx).unsubscribe(ctx.connection_id, payload.id)
     return Outcome(reply={"success": True})
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.base import Context, Outcome, Services, Session, SessionChange
+from handlers.base import Context, Outcome, Services, Session, SessionChange, SessionContext
+from handlers.ports import TokenClaims
+from handlers.route_table import RouteTable
 from protocol.errors import DEVICE_ID_MISSING, TOKEN_INCORRECT, WRONG_CREDENTIALS, ApiError, error
 from schemas.auth import Connect, UserLogin, UserLogout
 from schemas.common import now_ms
 from schemas.documents import DeviceSession, User
-from server.security import TokenClaims
+
+routes = RouteTable()
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def _session(user: User, device_id: str) -> Session:
     return Session(user_id=user.id, organization_id=user.organization_id, device_id=device_id)
 
 
+@routes.packet("connect", Connect, public=True)
 async def connect(ctx: Context, payload: Connect) -> Outcome:
     """Binds the socket to the access token's user and device."""
     user, claims = await verify_access_token(ctx.services, payload.token)
@@ -125,6 +129,7 @@ async def connect(ctx: Context, payload: Connect) -> Outcome:
     return Outcome(reply={"success": True}, session_change=SessionChange(bind=_session(user, device)))
 
 
+@routes.packet("user_login", UserLogin, public=True)
 async def user_login(ctx: Context, payload: UserLogin) -> Outcome:
     """Deprecated socket login; answers `{user, token}` and binds the socket."""
     services = ctx.services
@@ -146,8 +151,9 @@ async def user_login(ctx: Context, payload: UserLogin) -> Outcome:
     )
 
 
-async def user_logout(ctx: Context, payload: UserLogout) -> Outcome:
+@routes.packet("user_logout", UserLogout)
+async def user_logout(ctx: SessionContext, payload: UserLogout) -> Outcome:
     """Deprecated socket logout: revokes this device's tokens and unbinds the socket."""
-    session = ctx.require_session()
+    session = ctx.session
     await ctx.storage.devices.delete(session.user_id, session.device_id)
     return Outcome(reply={"success": True}, session_change=SessionChange(unbind=True))

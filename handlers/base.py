@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-from protocol.errors import unauthorized
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from server.config import Settings
-    from server.file_storage import BlobStore
-    from server.login_limits import LoginLimits
-    from server.push_queue import PushQueue
-    from server.security import PasswordHasher, TokenService
+    from handlers.ports import (
+        ActivityWatch,
+        BlobStore,
+        LoginLimits,
+        PasswordHasher,
+        Presence,
+        PushQueue,
+        Settings,
+        TokenService,
+    )
     from storage.interface import Storage
-
-
-class Presence(Protocol):
-    """Who is online, across every node (the bus answers it)."""
-
-    async def online_user_ids(self, user_ids: list[str]) -> set[str]: ...
-
-
-class ActivityWatch(Protocol):
-    """This node's last-activity subscriptions of sockets (server/activity.py)."""
-
-    def subscribe(self, connection_id: str, subscriber_id: str, user_id: str) -> None: ...
-
-    def unsubscribe(self, connection_id: str, user_id: str | None) -> None: ...
 
 
 @dataclass
 class Services:
-    """The long-lived parts a handler may use. Built once at start."""
+    """The long-lived parts a handler may use, each a port of handlers/ports.py. Built complete once,
+    by server/app.py, before anything starts."""
 
     settings: Settings
     storage: Storage
@@ -41,10 +31,10 @@ class Services:
     tokens: TokenService
     presence: Presence
     default_organization_id: str
-    files: BlobStore | None = None  # where attachments' bytes live (server/file_storage.py)
-    push_queue: PushQueue | None = None  # where push events wait for the push worker (server/push_queue.py)
-    activity: ActivityWatch | None = None  # last-activity subscriptions (server/activity.py)
-    login_limits: LoginLimits | None = None  # failed-login counters (server/login_limits.py); None: no limit
+    files: BlobStore  # where attachments' bytes live
+    push_queue: PushQueue  # where push events wait for the push worker
+    activity: ActivityWatch  # last-activity subscriptions of this node's sockets
+    login_limits: LoginLimits  # failed-login counters
 
 
 @dataclass(frozen=True)
@@ -56,19 +46,14 @@ class Session:
     device_id: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """The caller of one packet: its services, its session (None before connect) and socket id."""
+    """The caller of a public packet: its services, its session (None before connect) and socket id."""
 
     services: Services
     session: Session | None
     connection_id: str
     remote_address: str | None = None  # the peer's host, for per-address limits (None: unknown)
-
-    def require_session(self) -> Session:
-        if self.session is None:
-            raise unauthorized()
-        return self.session
 
     @property
     def storage(self) -> Storage:
@@ -77,6 +62,24 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+
+@dataclass(frozen=True)
+class SessionContext(Context):
+    """The caller of a packet that needs a session: the same context with the session always set."""
+
+    session: Session
+
+
+def caller_context(services: Services, session: Session | None, connection_id: str,
+                   remote_address: str | None = None) -> Context:
+    """The context of a socket's packet: a `SessionContext` once the socket is bound to a session.
+
+    The dispatcher refuses a non-public packet without a session (401) before building this, so
+    every non-public handler gets the `SessionContext` its route declares."""
+    if session is None:
+        return Context(services, None, connection_id, remote_address)
+    return SessionContext(services, session, connection_id, remote_address)
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from handlers.base import Context, Outcome, Services, Session
+from handlers.base import Outcome, Services, Session, SessionContext
+from handlers.route_table import RouteTable
 from protocol.errors import BLOCKED_BY_RECIPIENT, error, validation
 from schemas.blocks import BlockUsers, ListBlockedUsers
 from schemas.common import now_ms
 from storage.interface import Storage
 
+routes = RouteTable()
 
-async def block_user(ctx: Context, payload: BlockUsers) -> Outcome:
+
+@routes.packet("block_user", BlockUsers)
+async def block_user(ctx: SessionContext, payload: BlockUsers) -> Outcome:
     """Blocks the users of the caller's organization among `ids`; ids of nobody there (unknown,
     deleted, another organization) are ignored, blocking again is harmless, the caller's own id
     is 422 and blocks nobody."""
-    session = ctx.require_session()
+    session = ctx.session
     if session.user_id in payload.ids:
         raise validation("Invalid 'ids': you can't block yourself.")
     ids = list(dict.fromkeys(payload.ids))
@@ -27,16 +31,18 @@ async def block_user(ctx: Context, payload: BlockUsers) -> Outcome:
     return Outcome(reply={"success": True})
 
 
-async def unblock_user(ctx: Context, payload: BlockUsers) -> Outcome:
+@routes.packet("unblock_user", BlockUsers)
+async def unblock_user(ctx: SessionContext, payload: BlockUsers) -> Outcome:
     """Lifts the caller's blocks on `ids` (a deleted user's too); ids not blocked are ignored."""
-    session = ctx.require_session()
+    session = ctx.session
     await ctx.storage.blocks.unblock(session.organization_id, session.user_id, list(dict.fromkeys(payload.ids)))
     return Outcome(reply={"success": True})
 
 
-async def list_blocked_users(ctx: Context, payload: ListBlockedUsers) -> Outcome:
+@routes.packet("list_blocked_users", ListBlockedUsers)
+async def list_blocked_users(ctx: SessionContext, payload: ListBlockedUsers) -> Outcome:
     """The ids the caller has blocked, oldest block first: `{"users": [...]}`."""
-    session = ctx.require_session()
+    session = ctx.session
     return Outcome(reply={"users": await ctx.storage.blocks.list_blocked(session.organization_id, session.user_id)})
 
 

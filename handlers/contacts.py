@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.base import Context, Outcome, Services, Session
+from handlers.base import Context, Outcome, Services, Session, SessionContext
+from handlers.route_table import RouteTable
 from protocol.errors import (
     CONTACT_EMAIL_PHONE_MISSING,
     CONTACT_NAME_MISSING,
@@ -33,6 +34,8 @@ from schemas.contacts import (
     match_key,
 )
 from schemas.documents import User
+
+routes = RouteTable()
 
 NAMES = ("first_name", "last_name", "company")
 
@@ -82,18 +85,21 @@ async def _store_new(ctx: Context, session: Session, items: list[ContactAdd]) ->
     return contacts
 
 
-async def contact_add(ctx: Context, payload: ContactAdd) -> Outcome:
+@routes.packet("contact_add", ContactAdd)
+async def contact_add(ctx: SessionContext, payload: ContactAdd) -> Outcome:
     """Adds a contact to the caller's address book; it needs a first or last name and an email
     or phone. Entries that are a user's email/phone in the organization carry `matched_user_id`."""
-    session = ctx.require_session()
+    session = ctx.session
     [contact] = await _store_new(ctx, session, [payload])
     return Outcome(reply={"contact": contact.to_wire()})
 
 
-async def contact_batch_add(ctx: Context, payload: ContactBatchAdd) -> Outcome:
+@routes.packet("contacts", ContactBatchAdd)
+@routes.packet("contact_batch_add", ContactBatchAdd)
+async def contact_batch_add(ctx: SessionContext, payload: ContactBatchAdd) -> Outcome:
     """Adds several contacts (`contact_batch_add: {contacts}` or the seed's `contacts: [...]`):
     all of them, or none when one is refused; at most `contact_batch_max` per request."""
-    session = ctx.require_session()
+    session = ctx.session
     most = ctx.settings.contact_batch_max
     if len(payload.contacts) > most:
         raise validation(f"Invalid 'contacts': at most {most} contacts per request.")
@@ -101,11 +107,12 @@ async def contact_batch_add(ctx: Context, payload: ContactBatchAdd) -> Outcome:
     return Outcome(reply={"contacts": [contact.to_wire() for contact in contacts]})
 
 
-async def contact_update(ctx: Context, payload: ContactUpdate) -> Outcome:
+@routes.packet("contact_update", ContactUpdate)
+async def contact_update(ctx: SessionContext, payload: ContactUpdate) -> Outcome:
     """Changes one of the caller's contacts: a given field replaces the stored one (a given
     `email`/`phone` list replaces the whole list), an absent one is kept. The result must still
     have a name and an email or phone. Another user's contact is "Contact not found."."""
-    session = ctx.require_session()
+    session = ctx.session
     org = session.organization_id
     contact = await ctx.storage.contacts.get(org, session.user_id, payload.id)
     if contact is None:
@@ -127,11 +134,12 @@ async def contact_update(ctx: Context, payload: ContactUpdate) -> Outcome:
     return Outcome(reply={"contact": updated.to_wire()})
 
 
-async def contact_list(ctx: Context, payload: ContactList) -> Outcome:
+@routes.packet("contact_list", ContactList)
+async def contact_list(ctx: SessionContext, payload: ContactList) -> Outcome:
     """The caller's contacts in sync order (`updated_at` ascending), optionally changed after
     (`gt`) or before (`lt`) a time in ms, or only those among `ids` (at most `ids_per_request`);
     other users' contacts are left out."""
-    session = ctx.require_session()
+    session = ctx.session
     most_ids = ctx.settings.ids_per_request
     if payload.ids is not None and len(payload.ids) > most_ids:
         raise validation(f"Invalid 'ids': at most {most_ids} ids.")
@@ -146,9 +154,10 @@ async def contact_list(ctx: Context, payload: ContactList) -> Outcome:
     return Outcome(reply={"contacts": [contact.to_wire() for contact in contacts]})
 
 
-async def contact_delete(ctx: Context, payload: ContactDelete) -> Outcome:
+@routes.packet("contact_delete", ContactDelete)
+async def contact_delete(ctx: SessionContext, payload: ContactDelete) -> Outcome:
     """Deletes one of the caller's contacts; another user's contact is "Contact not found."."""
-    session = ctx.require_session()
+    session = ctx.session
     if not await ctx.storage.contacts.delete(session.organization_id, session.user_id, payload.id):
         raise error(CONTACT_NOT_FOUND)
     return Outcome(reply={"success": True})

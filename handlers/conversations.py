@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session
+from handlers.base import Context, Delivery, Outcome, Session, SessionContext
 from handlers.conversation_events import (
     ADDED_PARTICIPANT,
     CREATED,
@@ -18,6 +18,7 @@ from handlers.conversation_events import (
     system_delivery,
 )
 from handlers.participation import conversation_of_participant
+from handlers.route_table import RouteTable
 from protocol.errors import (
     CONVERSATION_TYPE_MISSING,
     CONVERSATION_TYPE_WRONG,
@@ -40,6 +41,8 @@ from schemas.conversations import (
 )
 from schemas.documents import Conversation, User
 from storage.errors import DuplicateError
+
+routes = RouteTable()
 
 PRIVATE = "u"
 GROUP = "g"
@@ -67,10 +70,11 @@ def _is_blank(text: str | None) -> bool:
 # -- create --------------------------------------------------------------------------------------
 
 
-async def conversation_create(ctx: Context, payload: ConversationCreate) -> Outcome:
+@routes.packet("conversation_create", ConversationCreate)
+async def conversation_create(ctx: SessionContext, payload: ConversationCreate) -> Outcome:
     """Creates a private (`u`, two people) or group (`g`) conversation; the caller is always a
     participant (and the owner). A private pair has one conversation: creating it again returns it."""
-    session = ctx.require_session()
+    session = ctx.session
     if payload.type is None:
         raise error(CONVERSATION_TYPE_MISSING)
     if payload.type not in (PRIVATE, GROUP):
@@ -155,11 +159,12 @@ def _requested_change(session: Session, conversation: Conversation,
     return add, remove
 
 
-async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outcome:
+@routes.packet("conversation_update", ConversationUpdate)
+async def conversation_update(ctx: SessionContext, payload: ConversationUpdate) -> Outcome:
     """Renames or describes a conversation (any participant of a group) and adds or removes
     participants (the owner only). Added users are told `conversation_updated`, removed ones
     `conversation_kicked`; each change of participants is recorded as a message in the group."""
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.id)
     add, remove = _requested_change(session, conversation, payload)
     storage = ctx.storage.conversations
@@ -211,11 +216,12 @@ async def conversation_update(ctx: Context, payload: ConversationUpdate) -> Outc
 # -- delete (leave) ------------------------------------------------------------------------------
 
 
-async def conversation_delete(ctx: Context, payload: ConversationDelete) -> Outcome:
+@routes.packet("conversation_delete", ConversationDelete)
+async def conversation_delete(ctx: SessionContext, payload: ConversationDelete) -> Outcome:
     """The caller leaves the conversation. The others of a group see a "has left" message and,
     if the owner left, the earliest remaining participant becomes the owner. The conversation is
     deleted when its last participant leaves."""
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.id)
     storage = ctx.storage.conversations
     org = session.organization_id
@@ -251,10 +257,11 @@ def _range(updated_at: TimeRange | None) -> dict[str, int | None]:
             "updated_lt": updated_at.lt if updated_at else None}
 
 
-async def conversation_list(ctx: Context, payload: ConversationList) -> Outcome:
+@routes.packet("conversation_list", ConversationList)
+async def conversation_list(ctx: SessionContext, payload: ConversationList) -> Outcome:
     """The caller's conversations, most recent activity first, each with its last visible
     message and how many messages the caller has not read."""
-    session = ctx.require_session()
+    session = ctx.session
     org = session.organization_id
     conversations = await ctx.storage.conversations.list_for_user(
         org, session.user_id, limit=_page_limit(ctx, payload.limit), **_range(payload.updated_at)
@@ -275,9 +282,10 @@ async def conversation_list(ctx: Context, payload: ConversationList) -> Outcome:
     return Outcome(reply={"conversations": result})
 
 
-async def conversation_search(ctx: Context, payload: ConversationSearch) -> Outcome:
+@routes.packet("conversation_search", ConversationSearch)
+async def conversation_search(ctx: SessionContext, payload: ConversationSearch) -> Outcome:
     """The caller's conversations whose name starts with `name` (case-insensitive)."""
-    session = ctx.require_session()
+    session = ctx.session
     conversations = await ctx.storage.conversations.search_for_user(
         session.organization_id, session.user_id, payload.name, limit=_page_limit(ctx, payload.limit),
         **_range(payload.updated_at),
@@ -285,10 +293,11 @@ async def conversation_search(ctx: Context, payload: ConversationSearch) -> Outc
     return Outcome(reply={"conversations": [conversation.to_wire() for conversation in conversations]})
 
 
-async def get_participants_by_cids(ctx: Context, payload: GetParticipantsByCids) -> Outcome:
+@routes.packet("get_participants_by_cids", GetParticipantsByCids)
+async def get_participants_by_cids(ctx: SessionContext, payload: GetParticipantsByCids) -> Outcome:
     """The participants of the given conversations the caller takes part in (others are left
     out): the users once each, and cid -> participant ids."""
-    session = ctx.require_session()
+    session = ctx.session
     org = session.organization_id
     by_cid = await ctx.storage.conversations.participant_ids_by_cids(org, list(dict.fromkeys(payload.cids)))
     visible = {cid: ids for cid, ids in by_cid.items() if session.user_id in ids}

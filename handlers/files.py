@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from handlers.base import Context, Outcome, Services, Session
+from handlers.base import Outcome, Services, Session, SessionContext
+from handlers.route_table import RouteTable
 from protocol.errors import (
     FILE_CONTENT_TYPE_WRONG,
     FILE_IDS_EXCEEDED,
@@ -23,8 +24,10 @@ from protocol.errors import (
 from schemas.common import is_object_id, new_id, now_ms
 from schemas.files import CreateFiles, FileRecord, FileSpec, GetFileUrls
 
+routes = RouteTable()
+
 if TYPE_CHECKING:
-    from server.file_storage import BlobStore
+    from handlers.ports import BlobStore
 
 MAX_NAME_LENGTH = 255
 MAX_CONTENT_TYPE_LENGTH = 255
@@ -56,11 +59,12 @@ def check_file_spec(spec: FileSpec, max_size: int) -> None:
         raise error(FILE_CONTENT_TYPE_WRONG)
 
 
-async def create_files(ctx: Context, payload: CreateFiles) -> Outcome:
+@routes.packet("create_files", CreateFiles)
+async def create_files(ctx: SessionContext, payload: CreateFiles) -> Outcome:
     """Announces up to 10 files of the caller and answers each with its `_id` and an `upload_url`
     (one `PUT` of exactly `size` bytes with that `Content-Type`). Every file is checked first: one
     wrong file refuses the whole request and stores nothing."""
-    session = ctx.require_session()
+    session = ctx.session
     store = blob_store(ctx.services)
     for spec in payload.root:
         check_file_spec(spec, ctx.settings.file_max_size)
@@ -94,10 +98,11 @@ async def visible_files(services: Services, session: Session, file_ids: list[str
     return [f for f in files if f.user_id == session.user_id or mine.intersection(links.get(f.id, ()))]
 
 
-async def get_file_urls(ctx: Context, payload: GetFileUrls) -> Outcome:
+@routes.packet("get_file_urls", GetFileUrls)
+async def get_file_urls(ctx: SessionContext, payload: GetFileUrls) -> Outcome:
     """Download URLs as `{"file_urls": {<file id>: <url>}}` for the requested files the caller may
     see (at most 10 ids); unknown, foreign or invisible ids are left out of the map."""
-    session = ctx.require_session()
+    session = ctx.session
     if len(payload.file_ids) > ctx.settings.ids_per_request:
         raise error(FILE_IDS_EXCEEDED)
     store = blob_store(ctx.services)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session, unix_now
+from handlers.base import Context, Delivery, Outcome, Session, SessionContext, unix_now
 from handlers.blocks import reachable_recipients, refuse_if_blocked, without_blockers
 from handlers.files import check_attachments
 from handlers.participation import conversation_of_participant
 from handlers.reactions import reaction_summaries, with_reactions
+from handlers.route_table import RouteTable
 from protocol.errors import (
     MESSAGE_EMPTY,
     MESSAGE_NOT_FOUND,
@@ -30,6 +31,8 @@ from schemas.messages import (
     Typing,
 )
 from storage.interface.messages import SendReceipt
+
+routes = RouteTable()
 
 
 def _delivery(session: Session, user_ids: list[str], packet: dict[str, Any], *,
@@ -93,7 +96,8 @@ async def _store_once(ctx: Context, conversation: Conversation, session: Session
     return once.receipt, once.stored
 
 
-async def message(ctx: Context, payload: MessageSend) -> Outcome:
+@routes.packet("message", MessageSend)
+async def message(ctx: SessionContext, payload: MessageSend) -> Outcome:
     """Stores a message and answers with the `ask` packet (client id, stored id, stored `t`).
 
     Every participant's online devices get the `message` event, the sender's other devices
@@ -105,7 +109,7 @@ async def message(ctx: Context, payload: MessageSend) -> Outcome:
     seconds: a resend, from any device or node, gets the first send's `ask` and delivers nothing,
     whatever its content (see docs/protocol-notes/idempotent-sends.md).
     """
-    session = ctx.require_session()
+    session = ctx.session
     org, created = session.organization_id, now_ms()
     # A resend is answered before any check (a fast read; _store_once makes the atomic decision).
     earlier = await ctx.storage.messages.earlier_send(org, session.user_id, payload.cid, payload.id, created)
@@ -136,14 +140,15 @@ async def message(ctx: Context, payload: MessageSend) -> Outcome:
     )
 
 
-async def message_list(ctx: Context, payload: MessageList) -> Outcome:
+@routes.packet("message_list", MessageList)
+async def message_list(ctx: SessionContext, payload: MessageList) -> Outcome:
     """A page of the conversation's messages, newest first, without those the caller hid.
 
     `updated_at: {gt|lt}` (unix ms) filters on the messages' `created_at`. Each message carries
     `status`: "read" once someone other than its sender has read it, else "sent", and, when
     anyone reacted to it, `reactions`: {"own": [the caller's emojis], "total": {emoji: count}}.
     """
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.cid)
     preload = ctx.settings.message_preload_count
     limit = min(payload.limit or preload, preload)
@@ -161,10 +166,11 @@ async def message_list(ctx: Context, payload: MessageList) -> Outcome:
     ]})
 
 
-async def message_read(ctx: Context, payload: MessageRead) -> Outcome:
+@routes.packet("message_read", MessageRead)
+async def message_read(ctx: SessionContext, payload: MessageRead) -> Outcome:
     """Marks messages as read by the caller (`ids`, or every unread one when omitted) and tells
     each sender which of their messages were read (`message_read`, kept in the oplog offline)."""
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.cid)
     newly_read = await ctx.storage.messages.mark_read(
         session.organization_id, conversation.id, session.user_id, payload.ids, conversation.last_seq
@@ -181,10 +187,11 @@ async def message_read(ctx: Context, payload: MessageRead) -> Outcome:
     return Outcome(reply={"success": True}, deliveries=deliveries)
 
 
-async def message_edit(ctx: Context, payload: MessageEdit) -> Outcome:
+@routes.packet("message_edit", MessageEdit)
+async def message_edit(ctx: SessionContext, payload: MessageEdit) -> Outcome:
     """Replaces the body of the caller's own message; the other participants and the caller's
     other devices get `message_edit` (kept in the oplog for those offline)."""
-    session = ctx.require_session()
+    session = ctx.session
     message = await _visible_message(ctx, session, payload.id)
     if payload.cid is not None and payload.cid != message.cid:
         raise error(MESSAGE_NOT_FOUND)
@@ -199,11 +206,12 @@ async def message_edit(ctx: Context, payload: MessageEdit) -> Outcome:
     ])
 
 
-async def message_delete(ctx: Context, payload: MessageDelete) -> Outcome:
+@routes.packet("message_delete", MessageDelete)
+async def message_delete(ctx: SessionContext, payload: MessageDelete) -> Outcome:
     """Deletes messages: "myself" hides them from the caller's history only (no events); "all"
     removes the caller's own messages for everyone and sends `message_delete` to the other
     participants and the caller's other devices. Ids not in the conversation are ignored."""
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.cid)
     org = session.organization_id
     if payload.type == "myself":
@@ -225,13 +233,14 @@ async def message_delete(ctx: Context, payload: MessageDelete) -> Outcome:
     ])
 
 
-async def typing(ctx: Context, payload: Typing) -> Outcome:
+@routes.packet("typing", Typing)
+async def typing(ctx: SessionContext, payload: Typing) -> Outcome:
     """Tells the other participants' online devices that the caller is (or stopped) typing.
 
     The caller's own devices are not told, nor are users who blocked the caller; offline users get
     nothing, and success has no reply.
     """
-    session = ctx.require_session()
+    session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.cid)
     participants = await ctx.storage.conversations.participant_ids(session.organization_id, conversation.id)
     others = tuple(await without_blockers(ctx.services, session, (uid for uid in participants
@@ -246,13 +255,14 @@ async def typing(ctx: Context, payload: Typing) -> Outcome:
     ])
 
 
-async def system_message(ctx: Context, payload: SystemMessage) -> Outcome:
+@routes.packet("system_message", SystemMessage)
+async def system_message(ctx: SessionContext, payload: SystemMessage) -> Outcome:
     """Relays custom data (`x`) to a conversation's participants (`cid`) or to users of the
     caller's organization (`uids`; others are dropped silently). Not stored; online devices
     only, never the sending socket. Answers `{"ask": {"mid": <client id>, "t": <now>}}`.
     Users who blocked the caller get nothing; when that is every recipient of `uids`, or the other
     side of a private `cid`, it is refused (422), as a message is."""
-    session = ctx.require_session()
+    session = ctx.session
     if (payload.cid is None) == (payload.uids is None):
         raise validation("Either 'cid' or 'uids' is required." if payload.cid is None
                          else "Send either 'cid' or 'uids', not both.")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from handlers.base import Context, Outcome
+from handlers.base import Outcome, SessionContext
+from handlers.route_table import RouteTable
 from schemas.common import now_ms
 from schemas.op_logs import MAX_OP_LOGS_PER_PAGE, OpLogList
 
+routes = RouteTable()
 
-async def op_log_list(ctx: Context, payload: OpLogList) -> Outcome:
+
+@routes.packet("op_log_list", OpLogList)
+async def op_log_list(ctx: SessionContext, payload: OpLogList) -> Outcome:
     """The caller's own unexpired entries with `created_at` after `gt` and/or before `lt` (unix ms),
     oldest first: `{"logs": [{_id, user_id, packet, created_at}]}`.
 
@@ -15,7 +19,7 @@ async def op_log_list(ctx: Context, payload: OpLogList) -> Outcome:
     oldest of the window, otherwise the newest before `lt`; entries of the same millisecond are never
     split across pages. Listing does not remove entries: they stay until they expire.
     """
-    session = ctx.require_session()
+    session = ctx.session
     window = payload.created_at
     limit = min(payload.limit or MAX_OP_LOGS_PER_PAGE, MAX_OP_LOGS_PER_PAGE)
     entries = await ctx.storage.op_logs.list_for_user(

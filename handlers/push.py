@@ -1,8 +1,8 @@
 """Push notifications: subscriptions per device (`push_subscription_create` / `_list` / `_delete`)
-and push events (`push_event_create`, and the offline-message push of `server/push_sink.py`).
+and push events (`push_event_create`, and the offline-message push of `server/push/sink.py`).
 
 An event is stored, then handed to the push queue (`Services.push_queue`); the push worker
-(`server/push_worker.py`) delivers it to the recipients' web subscriptions.
+(`server/push/worker.py`) delivers it to the recipients' web subscriptions.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from urllib.parse import SplitResult, urlsplit
 
 import orjson
 
-from handlers.base import Context, Outcome, Services
+from handlers.base import Context, Outcome, Services, SessionContext
 from handlers.blocks import reachable_recipients
 from handlers.push_endpoints import https_parts, resolves_publicly
+from handlers.route_table import RouteTable
 from protocol.errors import PUSH_DEVICE_WRONG, PUSH_PLATFORM_WRONG, USER_NOT_FOUND, error, validation
 from schemas.common import new_id, now_ms
 from schemas.push import (
@@ -29,6 +30,8 @@ from schemas.push import (
     PushSubscriptionDelete,
     PushSubscriptionList,
 )
+
+routes = RouteTable()
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +102,12 @@ async def _web_fields(ctx: Context, payload: PushSubscriptionCreate) -> dict[str
     return {"web_endpoint": endpoint, "web_key_auth": auth.strip(), "web_key_p256dh": p256dh.strip()}
 
 
-async def push_subscription_create(ctx: Context, payload: PushSubscriptionCreate) -> Outcome:
+@routes.packet("push_subscription_create", PushSubscriptionCreate)
+async def push_subscription_create(ctx: SessionContext, payload: PushSubscriptionCreate) -> Outcome:
     """Subscribes the caller's device (`device_udid`) to pushes: a web subscription (endpoint and
     keys) or an ios/android one (`device_token`). Creating again for the same device replaces it.
     Answers `{"subscription": {...}}`."""
-    session = ctx.require_session()
+    session = ctx.session
     if payload.platform not in PLATFORMS:
         raise error(PUSH_PLATFORM_WRONG)
     udid = payload.device_udid
@@ -123,16 +127,18 @@ async def push_subscription_create(ctx: Context, payload: PushSubscriptionCreate
     return Outcome(reply={"subscription": stored.to_wire()})
 
 
-async def push_subscription_list(ctx: Context, payload: PushSubscriptionList) -> Outcome:
+@routes.packet("push_subscription_list", PushSubscriptionList)
+async def push_subscription_list(ctx: SessionContext, payload: PushSubscriptionList) -> Outcome:
     """The caller's own subscriptions, oldest first (a `user_id` in the request is ignored)."""
-    session = ctx.require_session()
+    session = ctx.session
     subscriptions = await ctx.storage.push.list_subscriptions(session.organization_id, session.user_id)
     return Outcome(reply={"subscriptions": [s.to_wire() for s in subscriptions]})
 
 
-async def push_subscription_delete(ctx: Context, payload: PushSubscriptionDelete) -> Outcome:
+@routes.packet("push_subscription_delete", PushSubscriptionDelete)
+async def push_subscription_delete(ctx: SessionContext, payload: PushSubscriptionDelete) -> Outcome:
     """Removes the caller's subscription of `device_udid`; an unknown device is "Incorrect device id."."""
-    session = ctx.require_session()
+    session = ctx.session
     udid = payload.device_udid
     if not isinstance(udid, str) or not udid.strip() or len(udid) > MAX_DEVICE_UDID:
         raise error(PUSH_DEVICE_WRONG)
@@ -141,13 +147,14 @@ async def push_subscription_delete(ctx: Context, payload: PushSubscriptionDelete
     return Outcome(reply={"success": True})
 
 
-async def push_event_create(ctx: Context, payload: PushEventCreate) -> Outcome:
+@routes.packet("push_event_create", PushEventCreate)
+async def push_event_create(ctx: SessionContext, payload: PushEventCreate) -> Outcome:
     """Stores a push event for users of the caller's organization (other ids are dropped; none
     left: "We couldn't find the specified user.") and queues it. Answers `{"event": {...}}`, the
     notification (`message`) as a JSON string. Users who blocked the caller are left out, as from
     a group message; when every recipient did, it is refused as a private message is (422
     "Communication is not possible...")."""
-    session = ctx.require_session()
+    session = ctx.session
     message = payload.message.model_dump(exclude_none=True)
     if len(orjson.dumps(message)) > MAX_PUSH_MESSAGE_BYTES:
         raise validation(f"Invalid 'message': at most {MAX_PUSH_MESSAGE_BYTES} bytes of JSON.")

@@ -4,7 +4,7 @@ unspecified, shared, and IPv6 forms that embed such an IPv4 address) would let a
 server send requests into its own network.
 
 `push_subscription_create` refuses such an endpoint (`handlers/push.py`); the push worker checks
-again at send time on the addresses it actually connects to (`server/push_webpush.py`), since a
+again at send time on the addresses it actually connects to (`server/push/webpush.py`), since a
 name can resolve differently later. `PUSH_ALLOW_PRIVATE_ENDPOINTS` lifts both checks (tests run a
 local stand-in push service).
 """

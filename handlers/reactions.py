@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session
+from handlers.base import Context, Delivery, Outcome, Session, SessionContext
 from handlers.blocks import without_blockers
+from handlers.route_table import RouteTable
 from protocol.errors import MESSAGE_NOT_FOUND, error
 from schemas.common import now_ms
 from schemas.documents import Message
 from schemas.reactions import MessageReactionsList, MessageReactionsUpdate, ReactionSummary
+
+routes = RouteTable()
 
 
 async def _reactable_message(ctx: Context, session: Session, mid: str) -> Message:
@@ -29,7 +32,8 @@ async def _reactable_message(ctx: Context, session: Session, mid: str) -> Messag
     return message
 
 
-async def message_reactions_update(ctx: Context, payload: MessageReactionsUpdate) -> Outcome:
+@routes.packet("message_reactions_update", MessageReactionsUpdate)
+async def message_reactions_update(ctx: SessionContext, payload: MessageReactionsUpdate) -> Outcome:
     """Removes and/or adds one of the caller's reactions on a message and answers success.
 
     Adding an emoji the caller already has (or removing one they do not) changes nothing. When
@@ -37,7 +41,7 @@ async def message_reactions_update(ctx: Context, payload: MessageReactionsUpdate
     changes (`add`/`remove`), the caller's other devices included but not the sending socket;
     offline participants find it in the operations log.
     """
-    session = ctx.require_session()
+    session = ctx.session
     message = await _reactable_message(ctx, session, payload.mid)
     org = session.organization_id
     change: dict[str, Any] = {}
@@ -62,10 +66,11 @@ async def message_reactions_update(ctx: Context, payload: MessageReactionsUpdate
     ])
 
 
-async def message_reactions_list(ctx: Context, payload: MessageReactionsList) -> Outcome:
+@routes.packet("message_reactions_list", MessageReactionsList)
+async def message_reactions_list(ctx: SessionContext, payload: MessageReactionsList) -> Outcome:
     """Every reaction of a message the caller can see: `{"reactions": {emoji: [user ids]}}`,
     emojis in the order they were first used, user ids sorted; `{}` when there are none."""
-    session = ctx.require_session()
+    session = ctx.session
     message = await _reactable_message(ctx, session, payload.mid)
     reactions = await ctx.storage.reactions.users_by_emoji(session.organization_id, message.id)
     return Outcome(reply={"reactions": reactions})

@@ -6,9 +6,10 @@ import hashlib
 import secrets
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session, SessionChange
+from handlers.base import Context, Delivery, Outcome, Session, SessionChange, SessionContext
 from handlers.contacts import rematch_user
 from handlers.conversation_events import LEFT_PARTICIPANTS, UPDATED, participant_change_delivery, system_delivery
+from handlers.route_table import RouteTable
 from protocol.errors import (
     LOGIN_EXISTS,
     REGISTRATION_CLOSED,
@@ -23,11 +24,14 @@ from schemas.documents import REGISTRATION_MODES, Organization, Registration, Re
 from schemas.users import GetUsersByIds, NewUser, UserCreate, UserDelete, UserEdit, UserSearch
 from storage.errors import DuplicateError
 
+routes = RouteTable()
+
 # Profile fields `user_edit` may set; absent ones are left alone.
 EDITABLE = ("login", "first_name", "last_name", "email", "phone")
 NO_TOKEN_LIVES_UNTIL = 2**62  # unix ms, far beyond any token's `expires_at`
 
 
+@routes.packet("user_create", UserCreate, public=True)
 async def user_create(ctx: Context, payload: UserCreate) -> Outcome:
     """Creates an account in the given organization (the default one when absent), when its
     registration lets anyone sign up, or is invite-only and `registration_token` is a live token
@@ -98,9 +102,10 @@ async def create_registration_token(ctx: Context, organization_id: str, expires_
     return token, stored
 
 
-async def user_edit(ctx: Context, payload: UserEdit) -> Outcome:
+@routes.packet("user_edit", UserEdit)
+async def user_edit(ctx: SessionContext, payload: UserEdit) -> Outcome:
     """Changes the caller's profile; the password only with the right `current_password`."""
-    session = ctx.require_session()
+    session = ctx.session
     user = await _caller(ctx, session)
     fields: dict[str, Any] = {}
     for name in EDITABLE:
@@ -129,12 +134,13 @@ async def user_edit(ctx: Context, payload: UserEdit) -> Outcome:
     return Outcome(reply={"user": updated.to_wire()})
 
 
-async def user_delete(ctx: Context, payload: UserDelete) -> Outcome:
+@routes.packet("user_delete", UserDelete)
+async def user_delete(ctx: SessionContext, payload: UserDelete) -> Outcome:
     """Deletes the caller's account: every device is logged out (their other sockets closed) and
     they leave every conversation as `conversation_delete` does (an emptied one is deleted; in a
     group the others see "<login> has left the group", and a new owner if the owner left). This
     socket is unbound but stays open."""
-    session = ctx.require_session()
+    session = ctx.session
     storage = ctx.storage
     user = await _caller(ctx, session)
     device_ids = await storage.devices.delete_for_user(session.user_id)
@@ -168,10 +174,11 @@ async def _leave_every_conversation(ctx: Context, user: User) -> list[Delivery]:
     return deliveries
 
 
-async def user_search(ctx: Context, payload: UserSearch) -> Outcome:
+@routes.packet("user_search", UserSearch)
+async def user_search(ctx: SessionContext, payload: UserSearch) -> Outcome:
     """Users of the caller's organization whose login, first/last name, email or phone starts
     with `keyword` (case-insensitive); never the caller, never `ignore_ids`."""
-    session = ctx.require_session()
+    session = ctx.session
     page_size = ctx.settings.search_preload_count
     limit = min(payload.limit or page_size, page_size)
     ignore_ids = list(dict.fromkeys([*payload.ignore_ids, session.user_id]))
@@ -184,10 +191,11 @@ async def user_search(ctx: Context, payload: UserSearch) -> Outcome:
     return Outcome(reply={"users": [user.to_wire() for user in users]})
 
 
-async def get_users_by_ids(ctx: Context, payload: GetUsersByIds) -> Outcome:
+@routes.packet("get_users_by_ids", GetUsersByIds)
+async def get_users_by_ids(ctx: SessionContext, payload: GetUsersByIds) -> Outcome:
     """The users of the caller's organization among `ids`, in the order asked; unknown ids and
     other organizations' users are left out."""
-    session = ctx.require_session()
+    session = ctx.session
     ids = list(dict.fromkeys(payload.ids))
     found = {user.id: user for user in await ctx.storage.users.get_many(session.organization_id, ids)}
     return Outcome(reply={"users": [found[uid].to_wire() for uid in ids if uid in found]})

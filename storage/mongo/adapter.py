@@ -10,13 +10,6 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
 from storage.interface import Storage
-from storage.mongo import blocks as mongo_blocks
-from storage.mongo import contacts as mongo_contacts
-from storage.mongo import conversations, devices, messages, organizations, users
-from storage.mongo import files as mongo_files
-from storage.mongo import op_logs as mongo_op_logs
-from storage.mongo import push as mongo_push
-from storage.mongo import reactions as mongo_reactions
 from storage.mongo.base import ORGANIZATIONS
 from storage.mongo.blocks import MongoBlockRepository
 from storage.mongo.contacts import MongoContactRepository
@@ -24,6 +17,7 @@ from storage.mongo.conversations import MongoConversationRepository
 from storage.mongo.devices import MongoDeviceRepository
 from storage.mongo.files import MongoFileRepository
 from storage.mongo.messages import MongoMessageRepository
+from storage.mongo.migrations import migrate
 from storage.mongo.op_logs import MongoOpLogRepository
 from storage.mongo.organizations import MongoOrganizationRepository
 from storage.mongo.push import MongoPush
@@ -72,13 +66,10 @@ class MongoStorage(Storage):
         return cls(client, db_name)
 
     async def open(self) -> None:
-        """Connects and creates every index the queries need (creating an existing one is a no-op)."""
+        """Connects and brings the schema (indexes) up to date, once across nodes starting together
+        (storage/mongo/migrations/); SchemaTooNewError when newer code migrated it already."""
         await self._reachable()
-        for module in (organizations, users, devices, conversations, messages, mongo_files, mongo_contacts,
-                       mongo_op_logs, mongo_blocks):
-            await module.create_indexes(self._db)
-        await mongo_reactions.create_indexes(self._db)
-        await mongo_push.create_indexes(self._db)
+        await migrate(self._db)
 
     async def _reachable(self) -> None:
         """ConnectionError in one line when no server answers within the connect timeout (pymongo's

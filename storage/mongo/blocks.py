@@ -13,18 +13,6 @@ from storage.mongo.base import unique_ids
 BLOCKS = "blocked_users"
 
 
-async def create_indexes(db: Any) -> None:
-    blocks = db[BLOCKS]
-    # One block per pair; answers blocked_among and unblock.
-    await blocks.create_index([("organization_id", 1), ("user_id", 1), ("blocked_id", 1)], unique=True,
-                              name="org_user_blocked")
-    # A user's block list in the order it was made (list_blocked).
-    await blocks.create_index([("organization_id", 1), ("user_id", 1), ("created_at", 1), ("blocked_id", 1)],
-                              name="org_user_created")
-    # Who blocked a user (blockers_of: filtering the recipients of that user's deliveries).
-    await blocks.create_index([("organization_id", 1), ("blocked_id", 1), ("user_id", 1)], name="org_blocked_user")
-
-
 class MongoBlockRepository(BlockRepository):
     """The block list: which users each user of an organization has blocked."""
 

@@ -15,16 +15,6 @@ CONTACTS = "contacts"
 SCALAR_UPDATABLE = frozenset({"first_name", "last_name", "company", "updated_at"})
 
 
-async def create_indexes(db: Any) -> None:
-    contacts = db[CONTACTS]
-    # An owner's address book in sync order (list_for_owner, delete_for_owner).
-    await contacts.create_index(
-        [("organization_id", 1), ("user_id", 1), ("updated_at", 1), ("_id", 1)], name="org_owner_updated"
-    )
-    for kind in KINDS:
-        await contacts.create_index([("organization_id", 1), (f"{kind}.key", 1)], name=f"org_{kind}_key")
-
-
 def _stored_entries(entries: list[ContactEntry]) -> list[dict[str, Any]]:
     return [{**entry.model_dump(), "key": match_key(entry.value)} for entry in entries]
 

@@ -31,22 +31,6 @@ JOIN_ORDER = [("joined_at", ASCENDING), ("_id", ASCENDING)]
 NEWEST_FIRST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
 
 
-async def create_indexes(db: Any) -> None:
-    conversations = db[CONVERSATIONS]
-    # One private conversation per user pair; groups have no key and are left out.
-    await conversations.create_index(
-        [("organization_id", 1), ("private_key", 1)],
-        unique=True,
-        partialFilterExpression={"private_key": {"$type": "string"}},
-        name="org_private_key",
-    )
-    await conversations.create_index([("organization_id", 1), ("updated_at", -1)], name="org_updated")
-    participants = db[PARTICIPANTS]
-    await participants.create_index([("cid", 1), ("user_id", 1)], unique=True, name="cid_user")
-    await participants.create_index([("cid", 1), ("joined_at", 1)], name="cid_joined")
-    await participants.create_index([("organization_id", 1), ("user_id", 1)], name="org_user")
-
-
 def _lowered(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) else None
 

@@ -11,11 +11,6 @@ from storage.interface.devices import DeviceRepository
 from storage.mongo.base import DEVICES, from_mongo, to_mongo
 
 
-async def create_indexes(db: Any) -> None:
-    # The key of a record; its user_id prefix also serves delete_for_user.
-    await db[DEVICES].create_index([("user_id", 1), ("device_id", 1)], unique=True, name="user_device")
-
-
 class MongoDeviceRepository(DeviceRepository):
     def __init__(self, db: Any) -> None:
         self._devices = db[DEVICES]

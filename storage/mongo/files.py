@@ -15,13 +15,6 @@ FILES = "files"
 FILE_LINKS = "file_links"
 
 
-async def create_indexes(db: Any) -> None:
-    # Reads go through the `_id` index; object keys are unique like blob names.
-    await db[FILES].create_index("object_key", unique=True, name="object_key")
-    # One record per (file, conversation it was sent in); read by file_id, the index's prefix.
-    await db[FILE_LINKS].create_index([("file_id", 1), ("cid", 1)], unique=True, name="file_cid")
-
-
 class MongoFileRepository(FileRepository):
     def __init__(self, db: Any) -> None:
         self._files = db[FILES]

@@ -40,19 +40,6 @@ SEND_KEY = ("organization_id", "sender_id", "cid", "client_id")
 SEND_CLAIMS = 3  # tries to take a key whose expired record keeps being replaced meanwhile
 
 
-async def create_indexes(db: Any) -> None:
-    # History pages, the unread tail and read ranges are all seq ranges of one conversation.
-    await db[MESSAGES].create_index([("cid", 1), ("seq", -1)], name="cid_seq")
-    marks = db[READ_MARKS]
-    # A mark's _id is "<mid>:<user_id>", so it is unique by construction.
-    await marks.create_index([("cid", 1), ("user_id", 1), ("seq", 1)], name="cid_user_seq")
-    await marks.create_index("mid", name="mid")
-    sends = db[SENDS]
-    await sends.create_index([(field, 1) for field in SEND_KEY], unique=True, name="send_key")
-    # The TTL monitor drops expired records within a minute or so; reads check `expires` as well.
-    await sends.create_index("expire_at", expireAfterSeconds=0, name="send_expiry")
-
-
 def _send_key(organization_id: str, sender_id: str, cid: str, client_id: str) -> dict[str, str]:
     return dict(zip(SEND_KEY, (organization_id, sender_id, cid, client_id), strict=True))
 

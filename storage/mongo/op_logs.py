@@ -37,15 +37,6 @@ def _entry(doc: dict[str, Any]) -> OpLogEntry:
                       packet=doc["packet"], created_at=doc["created_at"], expires_at=doc["expires_at"])
 
 
-async def create_indexes(db: Any) -> None:
-    # A user's log in time order (list_for_user pages in both directions on it).
-    await db[OP_LOGS].create_index(
-        [("organization_id", 1), ("user_id", 1), ("created_at", 1), ("_id", 1)], name="user_created"
-    )
-    # Each entry carries its own expiry date, so a new retention applies to new entries only.
-    await db[OP_LOGS].create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
-
-
 class MongoOpLogRepository(OpLogRepository):
     def __init__(self, db: Any) -> None:
         self._logs = db[OP_LOGS]

@@ -23,15 +23,6 @@ REGISTRATION_TOKENS = "registration_tokens"
 _EPOCH = datetime(1970, 1, 1)
 
 
-async def create_indexes(db: Any) -> None:
-    # At most one default: a node that loses the start-up race reads the winner's record.
-    await db[ORGANIZATIONS].create_index(
-        "is_default", unique=True, partialFilterExpression={"is_default": True}, name="one_default"
-    )
-    # Tokens are read by _id only; this drops expired ones (reads check `expires_at` themselves).
-    await db[REGISTRATION_TOKENS].create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
-
-
 def _token_record(token: RegistrationToken) -> dict[str, Any]:
     record = to_mongo(token)
     record["uses_left"] = token.max_uses - token.uses

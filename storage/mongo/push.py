@@ -20,13 +20,6 @@ EVENTS = "push_events"
 QUEUE = "push_queue"
 
 
-async def create_indexes(db: Any) -> None:
-    # One subscription per (user, device); the user_id prefix serves the reads by user.
-    await db[SUBSCRIPTIONS].create_index([("user_id", 1), ("device_udid", 1)], unique=True, name="user_device")
-    # Events are read by `_id`. Queue items are claimed earliest due first, completed by `_id`.
-    await db[QUEUE].create_index([("due_at", 1), ("_id", 1)], name="due")
-
-
 class MongoPush(PushRepository):
     def __init__(self, db: Any) -> None:
         self._subscriptions = db[SUBSCRIPTIONS]

@@ -18,15 +18,6 @@ REACTIONS = "message_reactions"  # messages.delete / conversations.delete clear 
 _FIELDS = {"_id": 0, "mid": 1, "emoji": 1, "user_id": 1, "created_at": 1}
 
 
-async def create_indexes(db: Any) -> None:
-    reactions = db[REACTIONS]
-    # One of each emoji per user and message; its `mid` prefix serves the list and the summaries.
-    await reactions.create_index([("mid", 1), ("emoji", 1), ("user_id", 1)], unique=True,
-                                 name="mid_emoji_user")
-    # Deleting a conversation removes its reactions without a scan.
-    await reactions.create_index("cid", name="cid")
-
-
 def _first_used_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The reactions grouped so emojis come in the order they were first used on their message."""
     first: dict[tuple[str, str], int] = {}

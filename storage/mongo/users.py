@@ -23,22 +23,6 @@ from storage.mongo.base import (
 SEARCHABLE = ("login", "first_name", "last_name", "email", "phone")
 
 
-async def create_indexes(db: Any) -> None:
-    users = db[USERS]
-    await users.create_index([("organization_id", 1), ("login", 1)], unique=True, name="org_login")
-    # email and phone are optional: only string values take part in uniqueness.
-    for field in ("email", "phone"):
-        await users.create_index(
-            [("organization_id", 1), (field, 1)],
-            unique=True,
-            partialFilterExpression={field: {"$type": "string"}},
-            name=f"org_{field}",
-        )
-    # An anchored, case-sensitive regex on the lower-cased copy is an index range scan.
-    for field in SEARCHABLE:
-        await users.create_index([("organization_id", 1), (f"search.{field}", 1)], name=f"org_search_{field}")
-
-
 def _lowered(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) else None
 

@@ -2,13 +2,15 @@
 
 Reads go to their own connection so that, in WAL mode, they never wait for a write. Writes run in
 `BEGIN IMMEDIATE` transactions on the writer: the write lock is taken up front, and the busy timeout
-makes another process's writer wait for it instead of failing with "database is locked".
+makes another process's writer wait for it instead of failing with "database is locked". Opening
+brings the schema up to date (storage/sqlite/migrations/) before the first read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -19,9 +21,11 @@ import orjson
 from pydantic import BaseModel
 
 from storage.errors import DuplicateError, StorageError
-from storage.sqlite.schema import STATEMENTS, UPGRADES
+from storage.migrations import Step
+from storage.sqlite.migrations import migrate
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_RETRY_S = 0.01
 
 Params = Sequence[Any] | dict[str, Any]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -52,9 +56,24 @@ async def _begin_immediate(connection: aiosqlite.Connection) -> None:
         raise
 
 
+async def _use_wal(connection: aiosqlite.Connection) -> None:
+    """Switches to WAL mode. Two processes opening a new file together can find it locked while the
+    other one switches it, and SQLite does not apply the busy timeout there: retry for as long."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(WAL_RETRY_S)
+
+
 class Database:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, steps: Sequence[Step] | None = None) -> None:
         self.path = path
+        self._steps = steps  # None: every step of storage/sqlite/migrations/ (tests pass others)
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -62,20 +81,25 @@ class Database:
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: no implicit BEGIN, transactions are explicit below.
         connection = await aiosqlite.connect(self.path, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute("PRAGMA synchronous = NORMAL")
+        try:
+            connection.row_factory = sqlite3.Row
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await _use_wal(connection)
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            await connection.close()  # its worker thread would otherwise keep the process alive
+            raise
         return connection
 
     async def open(self) -> None:
+        """Connects and migrates the file; SchemaTooNewError when newer code migrated it already."""
         self._writer = await self._connect()
-        async with self.write() as connection:
-            for statement in STATEMENTS:
-                await connection.execute(statement)
-            for upgrade in UPGRADES:
-                await upgrade(connection)
-        self._reader = await self._connect()
+        try:
+            await migrate(self, self._steps)
+            self._reader = await self._connect()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for connection in (self._reader, self._writer):

@@ -1,4 +1,4 @@
-"""File records in SQLite (the `files` table of schema_files.py)."""
+"""File records in SQLite (the `files` table; its schema is in migrations/)."""
 
 from __future__ import annotations
 

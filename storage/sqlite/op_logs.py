@@ -1,4 +1,4 @@
-"""The operations log in SQLite (the `op_logs` table of schema_op_logs.py).
+"""The operations log in SQLite (the `op_logs` table; its schema is in migrations/).
 
 Expired rows are pruned on every append (an index range on `expires_at`) and never read back.
 """

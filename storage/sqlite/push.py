@@ -1,4 +1,4 @@
-"""Push subscriptions, events and the database push queue in SQLite (tables of schema_push.py)."""
+"""Push subscriptions, events and the database push queue in SQLite (tables: see migrations/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reactions in the `message_reactions` table (see schema_reactions.py)."""
+"""Reactions in the `message_reactions` table (schema: storage/sqlite/migrations/)."""
 
 from __future__ import annotations
 

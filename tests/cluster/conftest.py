@@ -13,9 +13,9 @@ import pytest
 import redis
 
 from handlers.base import Session
+from server.cluster.redis_bus import RedisBus
 from server.config import Settings
-from server.redis_bus import RedisBus
-from server.registry import Registry
+from server.delivery.registry import Registry
 from tests.client import ServerInfo
 from tests.cluster.nodes import NODE_TTL, Cluster
 from tests.redis_server import RedisServer, running_redis

@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
-from server.cluster_keys import deliver_channel, node_key
+from server.cluster.keys import deliver_channel, node_key
 from tests.client import ChatClient, ServerInfo
 
 ASK_TIMEOUT = 10.0  # seconds a sender waits for one `ask` before counting the message unacked

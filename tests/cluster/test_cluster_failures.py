@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from server.cluster_keys import deliver_channel, node_key, user_key
+from server.cluster.keys import deliver_channel, node_key, user_key
 from tests.client import ServerInfo
 from tests.cluster.conftest import Observer, eventually, running_cluster
 from tests.cluster.load import Traffic, lost_messages, nodes_registered, start_senders, still_working

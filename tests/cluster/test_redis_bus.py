@@ -13,11 +13,11 @@ import pytest
 from redis.asyncio import Redis
 
 from handlers.base import Delivery, Session
+from server.cluster.redis_bus import RedisBus
 from server.config import Settings
-from server.connection import CLOSE_LOGGED_OUT, CLOSE_REPLACED
-from server.hub import Hub
-from server.redis_bus import RedisBus
-from server.registry import Registry
+from server.delivery.hub import Hub
+from server.delivery.registry import Registry
+from server.transport.connection import CLOSE_LOGGED_OUT, CLOSE_REPLACED
 from tests.cluster.conftest import eventually
 from tests.redis_server import RedisServer
 

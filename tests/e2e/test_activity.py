@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from schemas.common import new_id
-from server.activity import ActivitySubscriptions
+from server.delivery.activity import ActivitySubscriptions
 from tests.client import ChatClient, ServerInfo
 from tests.e2e.message_helpers import other_org_user, uid, users
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.connection import CLOSE_LOGGED_OUT, CLOSE_REPLACED
+from server.transport.connection import CLOSE_LOGGED_OUT, CLOSE_REPLACED
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings, start_server
 

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from server.config import Settings
-from server.ws import raise_file_limit
+from server.transport.ws import raise_file_limit
 from tests.client import ServerInfo
 from tests.conftest import make_settings
 

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
+from server.blobs.local import LocalBlobStore
 from server.config import Settings
-from server.file_storage import LocalBlobStore
 from tests.client import ServerInfo
 from tests.conftest import make_settings, start_server
 from tests.e2e.file_helpers import (

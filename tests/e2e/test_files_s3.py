@@ -84,18 +84,20 @@ async def test_s3_driver_serves_no_local_file_routes(server: ServerInfo) -> None
 
 
 def test_storage_driver_is_chosen_by_settings(tmp_path: Path) -> None:
-    from server.file_storage import LocalBlobStore, create_blob_store, sidecar_base_url
-    from server.s3_storage import S3BlobStore
+    from server.blobs.local import LocalBlobStore
+    from server.blobs.s3 import S3BlobStore
+    from server.blobs.store import create_blob_store
+    from server.http.urls import sidecar_base_url
 
     base = make_settings(tmp_path / "data")
-    assert isinstance(create_blob_store(base, lambda: 9002), LocalBlobStore)
+    assert isinstance(create_blob_store(base, 9002), LocalBlobStore)
     for driver in ("s3", "minio"):
-        chosen = create_blob_store(make_settings(tmp_path, storage_driver=driver, s3_bucket="b"), lambda: 9002)
+        chosen = create_blob_store(make_settings(tmp_path, storage_driver=driver, s3_bucket="b"), 9002)
         assert isinstance(chosen, S3BlobStore)
     with pytest.raises(ValueError, match="S3_BUCKET_NAME"):
-        create_blob_store(make_settings(tmp_path, storage_driver="s3"), lambda: 9002)
+        create_blob_store(make_settings(tmp_path, storage_driver="s3"), 9002)
     with pytest.raises(ValueError, match="STORAGE_DRIVER"):
-        create_blob_store(make_settings(tmp_path, storage_driver="ftp"), lambda: 9002)
+        create_blob_store(make_settings(tmp_path, storage_driver="ftp"), 9002)
     assert sidecar_base_url(Settings(host="0.0.0.0"), 9002) == "http://localhost:9002"
     assert sidecar_base_url(Settings(public_http_url="https://chat.example/api"), 9002) == (
         "https://chat.example/api")

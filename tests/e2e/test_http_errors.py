@@ -3,6 +3,7 @@ body, `{"error": {"status", "message"}}`, like every other refusal of the sideca
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,23 @@ async def test_cors_preflight_and_known_routes_still_work(server: ServerInfo) ->
             assert response.headers["Access-Control-Allow-Origin"] == APP
     status, _, body, _ = await raw(server, "GET", "/health")
     assert (status, body) == (200, {"status": "ok"})
+
+
+async def test_an_unparsable_request_is_refused_with_one_warning_and_no_traceback(
+    server: ServerInfo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request line over aiohttp's 8 KiB limit: the client gets a 400, the log one WARNING line."""
+    host, port = server.http_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(f"GET /health?x={'a' * 9000} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+    await server.http("GET", "/health")  # a later request: the refusal has been logged by now
+
+    assert status_line.split()[1] == b"400"
+    refused = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [(r.levelname, r.exc_info) for r in refused] == [("WARNING", None)]
+    assert "malformed HTTP request refused" in refused[0].getMessage()

@@ -29,8 +29,8 @@ from argon2 import PasswordHasher as Argon2Hasher
 
 from protocol.errors import ApiError
 from server.config import Settings
-from server.login_limits import LoginLimits
-from server.security import PasswordHasher
+from server.security.login_limits import LoginLimits
+from server.security.passwords import PasswordHasher
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
 from tests.redis_server import RedisServer, running_redis

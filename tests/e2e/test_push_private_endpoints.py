@@ -16,7 +16,7 @@ import pytest
 from schemas.common import new_id, now_ms
 from schemas.push import PushSubscription
 from server.config import Settings
-from server.push_webpush import PushResult
+from server.push.webpush import PushResult
 from tests.client import ServerInfo
 from tests.conftest import make_settings
 from tests.e2e.message_helpers import uid, users

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.config import Settings
-from server.push_queue import GROUP, STREAM
+from server.push.queue import GROUP, STREAM
 from tests.client import ServerInfo
 from tests.conftest import make_settings
 from tests.e2e.message_helpers import users

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from server.config import Settings
-from server.connection import Connection
+from server.transport.connection import Connection
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
 from tests.e2e.message_helpers import chat, send, uid

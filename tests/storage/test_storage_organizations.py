@@ -158,8 +158,9 @@ async def test_a_sqlite_file_from_before_registration_is_upgraded_on_open(tmp_pa
     await old.open()
     org = await old.organizations.create(Organization(id=new_id(), name="Old", created_at=1, updated_at=1))
     await old.close()
-    with sqlite3.connect(path) as connection:  # the table as older code made it
+    with sqlite3.connect(path) as connection:  # the table as older code made it, at schema version 1
         connection.execute("ALTER TABLE organizations DROP COLUMN registration")
+        connection.execute("PRAGMA user_version = 1")
 
     expected = [org, org.model_copy(update={"registration": "invite", "updated_at": 2})]
     for before in expected:  # the upgrade is idempotent: a second open keeps the column and its value

@@ -1,5 +1,5 @@
 """Which push endpoints the server may reach (handlers/push_endpoints.py), and the sender's checks at
-send time (server/push_webpush.py), against real loopback sockets that count the connections they
+send time (server/push/webpush.py), against real loopback sockets that count the connections they
 get: a refused endpoint is never connected to. No traffic leaves loopback."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from aiohttp import web
 from handlers.push_endpoints import https_parts, is_public_address, resolves_publicly
 from schemas.push import PushSubscription
 from server.config import Settings
-from server.push_vapid import load_vapid_keys
-from server.push_webpush import EndpointPolicy, PushResult, WebPushSender
+from server.push.vapid import load_vapid_keys
+from server.push.webpush import EndpointPolicy, PushResult, WebPushSender
 from tests.e2e.push_helpers import Browser, b64url
 
 REFUSED = ["127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
 from server.config import Settings
-from server.push_vapid import KEY_FILE, b64url, load_vapid_keys
+from server.push.vapid import KEY_FILE, b64url, load_vapid_keys
 
 
 def settings(data_dir: Path, **overrides: object) -> Settings:

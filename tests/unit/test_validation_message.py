@@ -1,4 +1,4 @@
-"""`validation_message` (server/dispatch.py): pydantic's errors said in wire terms, never with a
+"""`validation_message` (server/transport/dispatch.py): pydantic's errors said in wire terms, never with a
 Python class or type name."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
-from server.dispatch import validation_message
+from server.transport.dispatch import validation_message
 
 
 class Inner(BaseModel):

@@ -1,0 +1,1 @@
+"""Where the bytes of attachments live: the local disk or an S3 bucket."""

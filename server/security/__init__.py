@@ -1,0 +1,1 @@
+"""Passwords, tokens, generated secrets and failed-login limits."""
