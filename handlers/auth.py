@@ -60,18 +60,16 @@ async def login_with_password(
         raise error(WRONG_CREDENTIALS)
     org_id = organization_id or services.default_organization_id
     limits = services.login_limits
-    attempt = await limits.begin(org_id, login, remote_address) if limits is not None else None
+    attempt = await limits.begin(org_id, login, remote_address)
     user = await services.storage.users.find_by_login(org_id, login)
     try:
         verified = await services.passwords.verify(user.password_hash if user else None, password)
     except ApiError:  # busy (503): the password was not checked, so the attempt does not count
-        if limits is not None and attempt is not None:
-            await limits.not_checked(attempt)
+        await limits.not_checked(attempt)
         raise
     if user is None or not verified:
         raise error(WRONG_CREDENTIALS)
-    if limits is not None and attempt is not None:
-        await limits.succeeded(attempt)
+    await limits.succeeded(attempt)
     return await _issue(services, user, device, rotate_refresh=True)
 
 

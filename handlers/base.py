@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from schemas.events import Event
 
 if TYPE_CHECKING:
     from handlers.ports import (
@@ -82,21 +86,32 @@ def caller_context(services: Services, session: Session | None, connection_id: s
     return SessionContext(services, session, connection_id, remote_address)
 
 
+class Offline(Enum):
+    """What a recipient with no online device gets instead of a delivery."""
+
+    EPHEMERAL = "ephemeral"  # nothing (typing, relayed system messages)
+    LOGGED = "logged"  # an entry in the operations log
+    PUSHED = "pushed"  # a push notification (messages)
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """A packet for every online device of `user_ids`.
+    """An event for every online device of `user_ids`.
 
     `skip_connection` leaves out one socket (the sender's, for carbons). `offline` says what a
-    recipient with no online device gets instead: "push" (a push event), "oplog" (an entry in the
-    operations log) or None (nothing; e.g. typing).
+    recipient with no online device gets instead. The wire packet is built from the event once per
+    delivery (`packet`), whatever the number of recipients, sinks and nodes.
     """
 
     user_ids: tuple[str, ...]
-    packet: dict[str, Any]
+    event: Event
     skip_connection: str | None = None
-    offline: str | None = None
+    offline: Offline = Offline.EPHEMERAL
     organization_id: str | None = None
-    connection_ids: frozenset[str] | None = None  # only these sockets; Bus.deliver_local (node-local) only
+
+    @cached_property
+    def packet(self) -> dict[str, Any]:
+        return self.event.packet()
 
 
 @dataclass

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Delivery, Services, unix_now
+from handlers.base import Delivery, Offline, Services, unix_now
 from handlers.participation import store_message
 from schemas.common import new_id
 from schemas.documents import Conversation, User
+from schemas.events import ConversationChange, ConversationEvent, MessageEvent
 
-CREATED = "conversation_created"
-UPDATED = "conversation_updated"
-KICKED = "conversation_kicked"
+CREATED = ConversationChange.CREATED
+UPDATED = ConversationChange.UPDATED
+KICKED = ConversationChange.KICKED
 
 ADDED_PARTICIPANT = "added_participant"
 REMOVED_PARTICIPANT = "removed_participant"
@@ -25,13 +26,10 @@ def conversation_wire(conversation: Conversation, participant_ids: list[str]) ->
 
 
 def system_event(
-    conversation: Conversation, participant_ids: list[str], from_id: str, kind: str
-) -> dict[str, Any]:
+    conversation: Conversation, participant_ids: list[str], from_id: str, kind: ConversationChange
+) -> ConversationEvent:
     """`{"system_message": {_id, t, cid, from, x: {<kind>: <conversation>}}}`; not stored."""
-    return {"system_message": {
-        "_id": new_id(), "t": unix_now(), "cid": conversation.id, "from": from_id,
-        "x": {kind: conversation_wire(conversation, participant_ids)},
-    }}
+    return ConversationEvent.of(new_id(), unix_now(), from_id, kind, conversation, participant_ids)
 
 
 def system_delivery(
@@ -39,14 +37,14 @@ def system_delivery(
     conversation: Conversation,
     participant_ids: list[str],
     from_id: str,
-    kind: str,
+    kind: ConversationChange,
     skip_connection: str | None = None,
 ) -> Delivery:
     """A conversation event for `user_ids`; offline users find it in their operations log."""
     return Delivery(
         user_ids=tuple(user_ids),
-        packet=system_event(conversation, participant_ids, from_id, kind),
-        skip_connection=skip_connection, offline="oplog", organization_id=conversation.organization_id,
+        event=system_event(conversation, participant_ids, from_id, kind),
+        skip_connection=skip_connection, offline=Offline.LOGGED, organization_id=conversation.organization_id,
     )
 
 
@@ -71,6 +69,6 @@ async def participant_change_delivery(
     )
     # The message is stored: offline participants read it from `message_list`, no push for it.
     return Delivery(
-        user_ids=tuple(recipient_ids), packet={"message": message.to_wire()},
-        organization_id=conversation.organization_id,
+        user_ids=tuple(recipient_ids), event=MessageEvent.of(message),
+        offline=Offline.EPHEMERAL, organization_id=conversation.organization_id,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session, SessionContext
+from handlers.base import Context, Delivery, Outcome, Services, Session, SessionContext
 from handlers.conversation_events import (
     ADDED_PARTICIPANT,
     CREATED,
@@ -18,6 +18,7 @@ from handlers.conversation_events import (
     system_delivery,
 )
 from handlers.participation import conversation_of_participant
+from handlers.permissions import Action, require
 from handlers.route_table import RouteTable
 from protocol.errors import (
     CONVERSATION_TYPE_MISSING,
@@ -27,7 +28,6 @@ from protocol.errors import (
     TOO_MANY_IN_PRIVATE,
     USER_NOT_FOUND,
     error,
-    forbidden,
     validation,
 )
 from schemas.common import TimeRange, new_id, now_ms
@@ -39,17 +39,14 @@ from schemas.conversations import (
     ConversationUpdate,
     GetParticipantsByCids,
 )
-from schemas.documents import Conversation, User
+from schemas.documents import Conversation, ConversationKind, Role, User
 from storage.errors import DuplicateError
 
 routes = RouteTable()
 
-PRIVATE = "u"
-GROUP = "g"
+CREATABLE = (ConversationKind.PRIVATE, ConversationKind.GROUP)  # the kinds `conversation_create` makes
 
 NAME_REQUIRED = "'name' is required."
-PRIVATE_PARTICIPANTS_FIXED = "The participants of a private conversation cannot be changed."
-PRIVATE_NAME_FIXED = "A private conversation cannot be renamed."
 ADD_AND_REMOVE = "A user cannot be added and removed at the same time."
 
 
@@ -77,14 +74,15 @@ async def conversation_create(ctx: SessionContext, payload: ConversationCreate) 
     session = ctx.session
     if payload.type is None:
         raise error(CONVERSATION_TYPE_MISSING)
-    if payload.type not in (PRIVATE, GROUP):
+    kind = ConversationKind.of(payload.type)
+    if kind not in CREATABLE:
         raise error(CONVERSATION_TYPE_WRONG)
     if payload.participants is None:
         raise error(PARTICIPANTS_MISSING)
     others = [uid for uid in dict.fromkeys(payload.participants) if uid != session.user_id]
     if not others:
         raise error(PARTICIPANTS_MISSING)
-    if payload.type == PRIVATE:
+    if kind is ConversationKind.PRIVATE:
         if len(others) > 1:
             raise error(TOO_MANY_IN_PRIVATE)
         await _users_of_organization(ctx, session, others)
@@ -96,7 +94,7 @@ async def conversation_create(ctx: SessionContext, payload: ConversationCreate) 
     await _users_of_organization(ctx, session, others)
     now = now_ms()
     conversation = Conversation(
-        id=new_id(), organization_id=session.organization_id, type=GROUP, name=payload.name,
+        id=new_id(), organization_id=session.organization_id, type=ConversationKind.GROUP.value, name=payload.name,
         description=payload.description, owner_id=session.user_id, created_at=now, updated_at=now,
     )
     await ctx.storage.conversations.create(conversation, [session.user_id, *others])
@@ -110,8 +108,8 @@ async def _create_private(ctx: Context, session: Session, opponent_id: str) -> O
     if existing is None:
         now = now_ms()
         conversation = Conversation(
-            id=new_id(), organization_id=session.organization_id, type=PRIVATE, owner_id=session.user_id,
-            opponent_id=opponent_id, private_key=private_key, created_at=now, updated_at=now,
+            id=new_id(), organization_id=session.organization_id, type=ConversationKind.PRIVATE.value,
+            owner_id=session.user_id, opponent_id=opponent_id, private_key=private_key, created_at=now, updated_at=now,
         )
         try:
             await storage.create(conversation, [session.user_id, opponent_id])
@@ -139,19 +137,17 @@ def _announce_created(
 # -- update --------------------------------------------------------------------------------------
 
 
-def _requested_change(session: Session, conversation: Conversation,
-                      payload: ConversationUpdate) -> tuple[list[str], list[str]]:
+async def _requested_change(ctx: SessionContext, conversation: Conversation,
+                            payload: ConversationUpdate) -> tuple[list[str], list[str]]:
     """The users to add and to remove, once the request is known to be allowed."""
     change = payload.participants
     add = list(dict.fromkeys(change.add)) if change else []
-    remove = [uid for uid in dict.fromkeys(change.remove) if uid != session.user_id] if change else []
-    if conversation.type == PRIVATE:
-        if add or remove:
-            raise validation(PRIVATE_PARTICIPANTS_FIXED)
-        if payload.name is not None:
-            raise validation(PRIVATE_NAME_FIXED)
-    if (add or remove) and conversation.owner_id != session.user_id:
-        raise forbidden()
+    remove = [uid for uid in dict.fromkeys(change.remove) if uid != ctx.session.user_id] if change else []
+    # In today's order of refusals: participants (add before remove), then the name.
+    actions = [action for action, asked in ((Action.ADD_PARTICIPANTS, add), (Action.REMOVE_PARTICIPANTS, remove),
+                                            (Action.RENAME, payload.name is not None),
+                                            (Action.DESCRIBE, payload.description is not None)) if asked]
+    await require(ctx, conversation, *actions)
     if payload.name is not None and _is_blank(payload.name):
         raise validation(NAME_REQUIRED)
     if set(add) & set(remove):
@@ -166,7 +162,7 @@ async def conversation_update(ctx: SessionContext, payload: ConversationUpdate) 
     `conversation_kicked`; each change of participants is recorded as a message in the group."""
     session = ctx.session
     conversation = await conversation_of_participant(ctx.services, session, payload.id)
-    add, remove = _requested_change(session, conversation, payload)
+    add, remove = await _requested_change(ctx, conversation, payload)
     storage = ctx.storage.conversations
     org = session.organization_id
     before = await storage.participant_ids(org, conversation.id)
@@ -222,26 +218,40 @@ async def conversation_delete(ctx: SessionContext, payload: ConversationDelete) 
     if the owner left, the earliest remaining participant becomes the owner. The conversation is
     deleted when its last participant leaves."""
     session = ctx.session
-    conversation = await conversation_of_participant(ctx.services, session, payload.id)
-    storage = ctx.storage.conversations
-    org = session.organization_id
-    await storage.remove_participants(org, conversation.id, [session.user_id])
-    remaining = await storage.participant_ids(org, conversation.id)
+    conversation = await conversation_of_participant(ctx.services, session, payload.id, Action.LEAVE)
+    await ctx.storage.conversations.remove_participants(session.organization_id, conversation.id, [session.user_id])
+    user = await ctx.storage.users.get(session.organization_id, session.user_id)
+    deliveries = await after_leaving(ctx.services, conversation, session.user_id, user)
+    return Outcome(reply={"success": True}, deliveries=deliveries)
+
+
+async def after_leaving(services: Services, conversation: Conversation, leaver_id: str,
+                        leaver: User | None) -> list[Delivery]:
+    """What follows a participant's leaving, once they are removed (by `conversation_delete`, or by
+    `user_delete` for each of the account's conversations); the one place of these rules:
+    - an emptied conversation is deleted (its cascade: messages, reactions, ...);
+    - the other user of a private conversation keeps it, and is told nothing;
+    - in a group the others get the stored "<login> has left the group" message (when the leaver's
+      account is known) and, when no owner record remains, the earliest remaining participant
+      becomes the owner, announced to all of them before that message (`conversation_updated`)."""
+    storage = services.storage.conversations
+    org = conversation.organization_id
+    remaining = await storage.participants(org, conversation.id)
     if not remaining:
         await storage.delete(org, conversation.id)
-        return Outcome(reply={"success": True})
-    if conversation.type != GROUP:
-        return Outcome(reply={"success": True})
+        return []
+    if conversation.kind is not ConversationKind.GROUP:
+        return []
+    remaining_ids = [participant.user_id for participant in remaining]
     deliveries: list[Delivery] = []
-    user = await ctx.storage.users.get(org, session.user_id)
-    if user is not None:
+    if leaver is not None:
         deliveries.append(await participant_change_delivery(
-            ctx.services, conversation, session.user_id, user, LEFT_PARTICIPANTS, remaining))
-    if conversation.owner_id == session.user_id:
-        conversation = await storage.update(org, conversation.id, {"owner_id": remaining[0]}) or conversation
+            services, conversation, leaver_id, leaver, LEFT_PARTICIPANTS, remaining_ids))
+    if all(participant.role is not Role.OWNER for participant in remaining):
+        conversation = await storage.update(org, conversation.id, {"owner_id": remaining_ids[0]}) or conversation
         # Before the "has left" message: clients learn the new owner first.
-        deliveries.insert(0, system_delivery(remaining, conversation, remaining, session.user_id, UPDATED))
-    return Outcome(reply={"success": True}, deliveries=deliveries)
+        deliveries.insert(0, system_delivery(remaining_ids, conversation, remaining_ids, leaver_id, UPDATED))
+    return deliveries
 
 
 # -- list, search, participants ------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session, SessionContext, unix_now
+from handlers.base import Context, Delivery, Offline, Outcome, Session, SessionContext, unix_now
 from handlers.blocks import reachable_recipients, refuse_if_blocked, without_blockers
 from handlers.files import check_attachments
 from handlers.participation import conversation_of_participant
+from handlers.permissions import Action, require
 from handlers.reactions import reaction_summaries, with_reactions
 from handlers.route_table import RouteTable
 from protocol.errors import (
@@ -16,11 +17,19 @@ from protocol.errors import (
     MESSAGE_NOT_FOUND,
     REPLIED_MESSAGE_UNKNOWN,
     error,
-    forbidden,
     validation,
 )
 from schemas.common import new_id, now_ms
-from schemas.documents import Conversation, Message
+from schemas.documents import Conversation, ConversationKind, Message
+from schemas.events import (
+    Event,
+    MessageDeleteEvent,
+    MessageEditEvent,
+    MessageEvent,
+    MessageReadEvent,
+    SystemMessageEvent,
+    TypingEvent,
+)
 from schemas.messages import (
     MessageDelete,
     MessageEdit,
@@ -35,9 +44,9 @@ from storage.interface.messages import SendReceipt
 routes = RouteTable()
 
 
-def _delivery(session: Session, user_ids: list[str], packet: dict[str, Any], *,
-              skip_connection: str | None, offline: str | None) -> Delivery:
-    return Delivery(tuple(user_ids), packet, skip_connection=skip_connection, offline=offline,
+def _delivery(session: Session, user_ids: list[str], event: Event, *,
+              skip_connection: str | None, offline: Offline) -> Delivery:
+    return Delivery(tuple(user_ids), event, skip_connection=skip_connection, offline=offline,
                     organization_id=session.organization_id)
 
 
@@ -64,7 +73,7 @@ async def _recipients_of_new_message(ctx: Context, conversation: Conversation) -
     back first, so the message reaches them and the chat reappears in their list."""
     org = conversation.organization_id
     participants = await ctx.storage.conversations.participant_ids(org, conversation.id)
-    if conversation.type != "u":
+    if conversation.kind is not ConversationKind.PRIVATE:
         return participants
     missing = sorted(uid for uid in _private_pair(conversation) if uid not in participants)
     if not missing:
@@ -117,8 +126,8 @@ async def message(ctx: SessionContext, payload: MessageSend) -> Outcome:
         return Outcome(reply=_ask(payload, earlier))
     if not (payload.body and payload.body.strip()) and not payload.attachments:
         raise error(MESSAGE_EMPTY)
-    conversation = await conversation_of_participant(ctx.services, session, payload.cid)
-    if conversation.type == "u":
+    conversation = await conversation_of_participant(ctx.services, session, payload.cid, Action.POST)
+    if conversation.kind is ConversationKind.PRIVATE:
         await refuse_if_blocked(ctx.services, session, _private_pair(conversation))
     if payload.replied_message_id is not None and not await ctx.storage.messages.get_many(
         org, conversation.id, [payload.replied_message_id]
@@ -128,15 +137,15 @@ async def message(ctx: SessionContext, payload: MessageSend) -> Outcome:
         await _visible_message(ctx, session, payload.forwarded_message_id)
     await check_attachments(ctx.services, session, payload.attachments, conversation.id)
     recipients = await _recipients_of_new_message(ctx, conversation)
-    if conversation.type != "u":  # in a private conversation a block refused the message above
+    if conversation.kind is not ConversationKind.PRIVATE:  # in a private conversation a block refused the message above
         recipients = await without_blockers(ctx.services, session, recipients)
     receipt, stored = await _store_once(ctx, conversation, session, payload, created)
     if stored is None:  # a concurrent send of the same client id stored it and delivers it
         return Outcome(reply=_ask(payload, receipt))
     return Outcome(
         reply=_ask(payload, receipt),
-        deliveries=[_delivery(session, recipients, {"message": stored.to_wire()},
-                              skip_connection=ctx.connection_id, offline="push")],
+        deliveries=[_delivery(session, recipients, MessageEvent.of(stored),
+                              skip_connection=ctx.connection_id, offline=Offline.PUSHED)],
     )
 
 
@@ -179,9 +188,8 @@ async def message_read(ctx: SessionContext, payload: MessageRead) -> Outcome:
     for read in newly_read:
         ids_by_sender.setdefault(read.from_id, []).append(read.id)
     deliveries = [
-        _delivery(session, [sender], {"message_read": {"cid": conversation.id, "ids": ids,
-                                                       "from": session.user_id}},
-                  skip_connection=None, offline="oplog")
+        _delivery(session, [sender], MessageReadEvent(cid=conversation.id, ids=ids, from_id=session.user_id),
+                  skip_connection=None, offline=Offline.LOGGED)
         for sender, ids in ids_by_sender.items()
     ]
     return Outcome(reply={"success": True}, deliveries=deliveries)
@@ -195,14 +203,16 @@ async def message_edit(ctx: SessionContext, payload: MessageEdit) -> Outcome:
     message = await _visible_message(ctx, session, payload.id)
     if payload.cid is not None and payload.cid != message.cid:
         raise error(MESSAGE_NOT_FOUND)
-    if message.from_id != session.user_id:
-        raise forbidden()
+    if message.from_id != session.user_id:  # another's message: a right of its own (no role has it today)
+        conversation = await ctx.storage.conversations.get(session.organization_id, message.cid)
+        if conversation is None:
+            raise error(MESSAGE_NOT_FOUND)
+        await require(ctx, conversation, Action.EDIT_OTHERS_MESSAGE)
     await ctx.storage.messages.update_body(session.organization_id, message.id, payload.body, now_ms())
     participants = await ctx.storage.conversations.participant_ids(session.organization_id, message.cid)
-    event = {"message_edit": {"id": message.id, "cid": message.cid, "body": payload.body,
-                              "from": session.user_id}}
+    event = MessageEditEvent(id=message.id, cid=message.cid, body=payload.body, from_id=session.user_id)
     return Outcome(reply={"success": True}, deliveries=[
-        _delivery(session, participants, event, skip_connection=ctx.connection_id, offline="oplog")
+        _delivery(session, participants, event, skip_connection=ctx.connection_id, offline=Offline.LOGGED)
     ])
 
 
@@ -219,17 +229,16 @@ async def message_delete(ctx: SessionContext, payload: MessageDelete) -> Outcome
         return Outcome(reply={"success": True})
     found = await ctx.storage.messages.get_many(org, conversation.id, payload.ids)
     if any(message.from_id != session.user_id for message in found):
-        raise forbidden()
+        await require(ctx, conversation, Action.DELETE_OTHERS_FOR_ALL)
     if not found:
         return Outcome(reply={"success": True})
     found_ids = {message.id for message in found}
     deleted = [mid for mid in dict.fromkeys(payload.ids) if mid in found_ids]
     await ctx.storage.messages.delete(org, conversation.id, deleted)
     participants = await ctx.storage.conversations.participant_ids(org, conversation.id)
-    event = {"message_delete": {"cid": conversation.id, "ids": deleted, "type": "all",
-                                "from": session.user_id}}
+    event = MessageDeleteEvent(cid=conversation.id, ids=deleted, from_id=session.user_id)
     return Outcome(reply={"success": True}, deliveries=[
-        _delivery(session, participants, event, skip_connection=ctx.connection_id, offline="oplog")
+        _delivery(session, participants, event, skip_connection=ctx.connection_id, offline=Offline.LOGGED)
     ])
 
 
@@ -241,17 +250,15 @@ async def typing(ctx: SessionContext, payload: Typing) -> Outcome:
     nothing, and success has no reply.
     """
     session = ctx.session
-    conversation = await conversation_of_participant(ctx.services, session, payload.cid)
+    conversation = await conversation_of_participant(ctx.services, session, payload.cid, Action.POST)
     participants = await ctx.storage.conversations.participant_ids(session.organization_id, conversation.id)
     others = tuple(await without_blockers(ctx.services, session, (uid for uid in participants
                                                                     if uid != session.user_id)))
     if not others:
         return Outcome()
-    event: dict[str, Any] = {"cid": conversation.id, "from": session.user_id}
-    if payload.status is not None:
-        event["status"] = payload.status
+    event = TypingEvent(cid=conversation.id, from_id=session.user_id, status=payload.status)
     return Outcome(deliveries=[
-        Delivery(others, {"typing": event}, offline=None, organization_id=session.organization_id)
+        Delivery(others, event, offline=Offline.EPHEMERAL, organization_id=session.organization_id)
     ])
 
 
@@ -267,20 +274,22 @@ async def system_message(ctx: SessionContext, payload: SystemMessage) -> Outcome
         raise validation("Either 'cid' or 'uids' is required." if payload.cid is None
                          else "Send either 'cid' or 'uids', not both.")
     t = unix_now()
-    event: dict[str, Any] = {"_id": payload.id, "t": t, "from": session.user_id, "x": payload.x}
+    cid: str | None = None
     if payload.cid is not None:
-        conversation = await conversation_of_participant(ctx.services, session, payload.cid)
-        event["cid"] = conversation.id
+        conversation = await conversation_of_participant(ctx.services, session, payload.cid, Action.POST)
+        cid = conversation.id
         recipients = await ctx.storage.conversations.participant_ids(session.organization_id, conversation.id)
-        if conversation.type == "u":  # blocks as for a message: refused privately, blockers left out in a group
+        # Blocks as for a message: refused privately, blockers left out in a group.
+        if conversation.kind is ConversationKind.PRIVATE:
             await refuse_if_blocked(ctx.services, session, recipients)
         recipients = await without_blockers(ctx.services, session, recipients)
     else:
         assert payload.uids is not None
         users = await ctx.storage.users.get_many(session.organization_id, list(dict.fromkeys(payload.uids)))
         recipients = await reachable_recipients(ctx.services, session, [user.id for user in users])
+    event = SystemMessageEvent(id=payload.id, t=t, from_id=session.user_id, x=payload.x, cid=cid)
     deliveries = [
-        Delivery(tuple(recipients), {"system_message": event}, skip_connection=ctx.connection_id,
-                 offline=None, organization_id=session.organization_id)
+        Delivery(tuple(recipients), event, skip_connection=ctx.connection_id,
+                 offline=Offline.EPHEMERAL, organization_id=session.organization_id)
     ] if recipients else []
     return Outcome(reply={"ask": {"mid": payload.id, "t": t}}, deliveries=deliveries)

@@ -6,19 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.base import Services, Session, unix_now
-from protocol.errors import CONVERSATION_NOT_FOUND, error, forbidden
+from handlers.permissions import Action, authorize
+from protocol.errors import CONVERSATION_NOT_FOUND, error
 from schemas.common import new_id, now_ms
 from schemas.documents import Conversation, Message
 
 
-async def conversation_of_participant(services: Services, session: Session, cid: str) -> Conversation:
-    """The conversation, if the caller takes part in it: 404 when it does not exist in the
-    caller's organization, 403 when the caller is not a participant."""
+async def conversation_of_participant(services: Services, session: Session, cid: str,
+                                      action: Action = Action.READ) -> Conversation:
+    """The conversation, if the caller takes part in it and may do `action` (handlers/permissions.py):
+    404 when it does not exist in the caller's organization, 403 when the caller is not a
+    participant (or the action's refusal)."""
     conversation = await services.storage.conversations.get(session.organization_id, cid)
     if conversation is None:
         raise error(CONVERSATION_NOT_FOUND)
-    if not await services.storage.conversations.is_participant(session.organization_id, cid, session.user_id):
-        raise forbidden()
+    await authorize(services, session, conversation, action)
     return conversation
 
 

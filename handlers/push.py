@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -33,7 +32,6 @@ from schemas.push import (
 
 routes = RouteTable()
 
-log = logging.getLogger(__name__)
 
 MAX_DEVICE_UDID = 255
 MAX_DEVICE_TOKEN = 4096
@@ -175,8 +173,5 @@ async def queue_push_event(services: Services, organization_id: str, sender_id: 
     event = PushEvent(id=new_id(), organization_id=organization_id, user_id=sender_id, recipients_ids=recipients,
                       message=orjson.dumps(message).decode(), created_at=now, updated_at=now)
     await services.storage.push.insert_event(event)
-    if services.push_queue is None:
-        log.warning("no push queue configured: push event %s is stored only", event.id)
-    else:
-        await services.push_queue.put(event)
+    await services.push_queue.put(event)
     return event

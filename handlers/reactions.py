@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Delivery, Outcome, Session, SessionContext
+from handlers.base import Context, Delivery, Offline, Outcome, Session, SessionContext
 from handlers.blocks import without_blockers
 from handlers.route_table import RouteTable
 from protocol.errors import MESSAGE_NOT_FOUND, error
 from schemas.common import now_ms
 from schemas.documents import Message
+from schemas.events import ReactionsUpdateEvent
 from schemas.reactions import MessageReactionsList, MessageReactionsUpdate, ReactionSummary
 
 routes = RouteTable()
@@ -44,24 +45,20 @@ async def message_reactions_update(ctx: SessionContext, payload: MessageReaction
     session = ctx.session
     message = await _reactable_message(ctx, session, payload.mid)
     org = session.organization_id
-    change: dict[str, Any] = {}
-    if payload.remove is not None and await ctx.storage.reactions.remove(
+    removed = payload.remove if payload.remove is not None and await ctx.storage.reactions.remove(
         org, message.id, session.user_id, payload.remove
-    ):
-        change["remove"] = payload.remove
-    if payload.add is not None and await ctx.storage.reactions.add(
+    ) else None
+    added = payload.add if payload.add is not None and await ctx.storage.reactions.add(
         org, message.cid, message.id, session.user_id, payload.add, now_ms()
-    ):
-        change["add"] = payload.add
-    if not change:
+    ) else None
+    if removed is None and added is None:
         return Outcome(reply={"success": True})
     # those who blocked the caller see none of their activity, reactions included
     participants = await without_blockers(
         ctx.services, session, await ctx.storage.conversations.participant_ids(org, message.cid))
-    event = {"message_reactions_update": {"mid": message.id, "cid": message.cid, "from": session.user_id,
-                                          **change}}
+    event = ReactionsUpdateEvent(mid=message.id, cid=message.cid, from_id=session.user_id, remove=removed, add=added)
     return Outcome(reply={"success": True}, deliveries=[
-        Delivery(tuple(participants), event, skip_connection=ctx.connection_id, offline="oplog",
+        Delivery(tuple(participants), event, skip_connection=ctx.connection_id, offline=Offline.LOGGED,
                  organization_id=org)
     ])
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.base import Context, Delivery, Outcome, Session, SessionChange, SessionContext
 from handlers.contacts import rematch_user
-from handlers.conversation_events import LEFT_PARTICIPANTS, UPDATED, participant_change_delivery, system_delivery
+from handlers.conversations import after_leaving
 from handlers.route_table import RouteTable
 from protocol.errors import (
     LOGIN_EXISTS,
@@ -141,36 +141,23 @@ async def user_delete(ctx: SessionContext, payload: UserDelete) -> Outcome:
     group the others see "<login> has left the group", and a new owner if the owner left). This
     socket is unbound but stays open."""
     session = ctx.session
-    storage = ctx.storage
     user = await _caller(ctx, session)
-    device_ids = await storage.devices.delete_for_user(session.user_id)
     deliveries = await _leave_every_conversation(ctx, user)
-    await storage.users.delete(session.organization_id, session.user_id)
-    await rematch_user(ctx.services, user, None)
-    await storage.blocks.delete_for_user(session.organization_id, session.user_id)
-    await storage.push.delete_subscriptions_of_user(session.organization_id, session.user_id)
+    device_ids = await ctx.storage.delete_user(session.organization_id, session.user_id)
+    await rematch_user(ctx.services, user, None)  # once the account is gone: no contact matches it
     others = tuple((session.user_id, device) for device in device_ids if device != session.device_id)
     return Outcome(reply={"success": True}, deliveries=deliveries,
                    session_change=SessionChange(unbind=True, close_devices=others))
 
 
 async def _leave_every_conversation(ctx: Context, user: User) -> list[Delivery]:
+    """The user leaves each of their conversations as `conversation_delete` does (`after_leaving`)."""
     conversations = ctx.storage.conversations
-    org = user.organization_id
     deliveries: list[Delivery] = []
-    for cid in await conversations.remove_user_everywhere(org, user.id):
-        remaining = await conversations.participant_ids(org, cid)
-        if not remaining:
-            await conversations.delete(org, cid)
-            continue
-        conversation = await conversations.get(org, cid)
-        if conversation is None or conversation.type != "g":
-            continue  # the other user of a private conversation keeps it, silently
-        if conversation.owner_id == user.id:
-            conversation = await conversations.update(org, cid, {"owner_id": remaining[0]}) or conversation
-            deliveries.append(system_delivery(remaining, conversation, remaining, user.id, UPDATED))
-        deliveries.append(await participant_change_delivery(
-            ctx.services, conversation, user.id, user, LEFT_PARTICIPANTS, remaining))
+    for cid in await conversations.remove_user_everywhere(user.organization_id, user.id):
+        conversation = await conversations.get(user.organization_id, cid)
+        if conversation is not None:
+            deliveries += await after_leaving(ctx.services, conversation, user.id, user)
     return deliveries
 
 

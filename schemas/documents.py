@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,10 +95,39 @@ class DeviceSession(Document):
     updated_at: int
 
 
+class ConversationKind(StrEnum):
+    """What a conversation is (its wire `type`); each kind has its own rows in handlers/permissions.py."""
+
+    PRIVATE = "u"  # two people, one conversation per pair
+    GROUP = "g"
+
+    @classmethod
+    def of(cls, value: object) -> ConversationKind | None:
+        """The kind spelled `value` on the wire, or None (also for a value that is not a string)."""
+        return next((kind for kind in cls if kind.value == value), None)
+
+
+class Role(StrEnum):
+    """A participant's role. `admin` is stored and read but has a member's rights until a later
+    issue gives it more (see docs/protocol-notes/roles-and-permissions.md)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class Participant(Document):
+    """One user's place in a conversation: the owner record carries the conversation's `owner_id`."""
+
+    user_id: str
+    role: Role
+    joined_at: int  # unix ms
+
+
 class Conversation(Document):
     id: str
     organization_id: str
-    type: str  # "u" private, "g" group
+    type: str  # a ConversationKind's value; kept a plain string so a stored kind is written as it was read
     name: str | None = None
     description: str | None = None
     owner_id: str
@@ -106,6 +136,11 @@ class Conversation(Document):
     last_seq: int = 0
     created_at: int
     updated_at: int
+
+    @property
+    def kind(self) -> ConversationKind:
+        """The kind, for rules; a stored type this code does not know is refused loudly."""
+        return ConversationKind(self.type)
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"_id": self.id, "type": self.type, "owner_id": self.owner_id}

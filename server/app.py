@@ -19,7 +19,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TypeVar
 
-from handlers.base import Services
+from handlers.base import Offline, Services
 from server.blobs.store import BlobStore, create_blob_store
 from server.config import Settings, without_credentials
 from server.delivery.activity import ActivitySubscriptions
@@ -159,8 +159,8 @@ class ChatServer:
             default_organization_id=default_organization_id, files=files, push_queue=push.queue,
             activity=self.activity, login_limits=login_limits,
         )
-        offline_sinks: dict[str, OfflineSink] = {
-            "oplog": OpLogSink(storage, settings.op_log_ttl), "push": OfflineMessagePush(services)}
+        offline_sinks: dict[Offline, OfflineSink] = {
+            Offline.LOGGED: OpLogSink(storage, settings.op_log_ttl), Offline.PUSHED: OfflineMessagePush(services)}
         hub = Hub(self.bus, storage, offline_sinks=offline_sinks,
                   presence_listeners=[self.activity], connection_listeners=[self.activity])
         dispatcher = Dispatcher(settings, services, hub, self.registry)

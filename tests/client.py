@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 WAIT = 10.0
 _ids = itertools.count(1)
@@ -97,12 +98,33 @@ class ChatClient:
         return pending
 
     async def close(self) -> None:
-        await self.ws.close()
-        self._reader.cancel()
-        try:
-            await self._reader
-        except (asyncio.CancelledError, Exception):
-            pass
+        await close_socket(self.ws, self._reader)
+
+
+async def close_socket(ws: ClientConnection, reader: asyncio.Task[None], timeout: float = 5.0) -> None:
+    """Closes a client socket (a peer that does not answer the close within `timeout` is left) and
+    ends its reader task. Shared with scripts/bench/benchclient.py."""
+    try:
+        await asyncio.wait_for(ws.close(), timeout)
+    except (TimeoutError, ConnectionClosed, OSError):
+        pass
+    reader.cancel()
+    try:
+        await reader
+    except (asyncio.CancelledError, Exception):
+        pass
+
+
+def answered_message_id(packet: dict[str, Any]) -> str | None:
+    """The client id of the top-level `message` this packet answers (its `ask`, or the `message`
+    error packet), None for any other packet."""
+    ask = packet.get("ask")
+    if isinstance(ask, dict):
+        return str(ask.get("mid"))
+    failed = packet.get("message")
+    if isinstance(failed, dict) and "error" in failed:
+        return str(failed.get("id"))
+    return None
 
 
 @dataclass

@@ -16,12 +16,18 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the client helpers the test suite uses too
+
+from tests.client import answered_message_id, close_socket  # noqa: E402
 
 REQUEST_TIMEOUT = 30.0
 PASSWORD = "bench-secret-pass"
@@ -58,13 +64,9 @@ class BenchClient:
                 if response is not None:
                     self._resolve(str(response.get("id")), packet)
                     continue
-                ask = packet.get("ask")
-                if ask is not None:
-                    self._resolve("m:" + str(ask.get("mid")), packet)
-                    continue
-                message = packet.get("message")
-                if isinstance(message, dict) and "error" in message:
-                    self._resolve("m:" + str(message.get("id")), packet)
+                mid = answered_message_id(packet)
+                if mid is not None:
+                    self._resolve("m:" + mid, packet)
                     continue
                 if self.on_event is not None:
                     self.on_event(packet, arrived)
@@ -110,15 +112,7 @@ class BenchClient:
         return ask
 
     async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.ws.close(), 5)
-        except (TimeoutError, ConnectionClosed, OSError):
-            pass
-        self._reader.cancel()
-        try:
-            await self._reader
-        except (asyncio.CancelledError, Exception):
-            pass
+        await close_socket(self.ws, self._reader)
 
 
 @dataclass

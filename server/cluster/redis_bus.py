@@ -309,7 +309,7 @@ class RedisBus(Bus):
                 session = Session(body["u"], body["o"], body["d"])
                 self._presence.put_nowait((session, bool(body["on"]), int(body["t"]), False))
         elif kind == "d":
-            self.deliver_local(Delivery(tuple(body["u"]), body["p"], skip_connection=body.get("s")))
+            self.write_local(body["u"], body["p"], body.get("s"))  # the packet its event built on the sending node
         elif kind == "c":
             self._close_for_peer(body["u"], body["d"], int(body["c"]), body["r"], body.get("x"))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from handlers.base import Delivery, Session
+from handlers.base import Session
 from handlers.blocks import blocked_either_way
+from schemas.events import LastActivityEvent
 from server.delivery.bus import Bus
 from storage.interface import Storage
 
@@ -80,7 +81,5 @@ class ActivitySubscriptions:
         connections = {cid: uid for cid, uid in self._watchers.get(watched_id, {}).items() if uid in allowed}
         if not connections:
             return
-        packet = {"last_activity": {watched_id: "online" if online else seconds}}
-        self._bus.deliver_local(Delivery(tuple(dict.fromkeys(connections.values())), packet,
-                                         organization_id=session.organization_id,
-                                         connection_ids=frozenset(connections)))
+        event = LastActivityEvent(user_id=watched_id, activity="online" if online else seconds)
+        self._bus.send_to_sockets(event, connections)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from handlers.base import Delivery, Session
+from schemas.events import Event
 from server.delivery.registry import Registry
 from server.transport.connection import Connection
 
@@ -86,15 +88,29 @@ class Bus(ABC):
 
     def deliver_local(self, delivery: Delivery) -> set[str]:
         """Writes the packet to this node's sockets; returns the recipients found online here."""
+        return self.write_local(delivery.user_ids, delivery.packet, delivery.skip_connection)
+
+    def write_local(self, user_ids: Iterable[str], packet: dict[str, Any], skip_connection: str | None) -> set[str]:
+        """Writes a packet built by an event (here or, through Redis, on another node) to this node's
+        devices of `user_ids`, except `skip_connection`; returns the users found online here."""
         reached: set[str] = set()
-        for user_id in delivery.user_ids:
+        for user_id in user_ids:
             for connection in self.registry.devices_of(user_id):
                 reached.add(user_id)
-                if connection.id != delivery.skip_connection and (
-                    delivery.connection_ids is None or connection.id in delivery.connection_ids
-                ):
-                    connection.send(delivery.packet)
+                if connection.id != skip_connection:
+                    connection.send(packet)
         return reached
+
+    def send_to_sockets(self, event: Event, sockets: Mapping[str, str]) -> None:
+        """Writes the event to this node's sockets named by id (socket id -> the user it is bound to).
+
+        Node-local by nature: a socket id names a socket of this node only, so this is no delivery
+        and never goes through Redis (a subscription is served by the node that holds its socket)."""
+        packet = event.packet()
+        for user_id in dict.fromkeys(sockets.values()):
+            for connection in self.registry.devices_of(user_id):
+                if connection.id in sockets:
+                    connection.send(packet)
 
     def close_local(self, user_id: str, device_id: str, code: int, reason: str,
                     except_connection: str | None) -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from handlers.base import Delivery, Session, unix_now
+from handlers.base import Delivery, Offline, Session, unix_now
 from server.delivery.bus import Bus
 from server.transport.connection import Connection
 from storage.interface import Storage
@@ -25,7 +25,7 @@ class PresenceListener(Protocol):
 
     With several nodes it is told on every node, for a change on any node (a dead node's users may
     be reported offline twice). A listener that writes to sockets must therefore write only to this
-    node's own sockets (`bus.deliver_local`), or each node would deliver the same event again.
+    node's own sockets (`bus.deliver_local`, `bus.send_to_sockets`), or each node would deliver the same event again.
     """
 
     async def presence_changed(self, session: Session, online: bool, seconds: int) -> None: ...
@@ -38,14 +38,14 @@ class ConnectionListener(Protocol):
 
 
 class Hub:
-    """Built with its offline sinks (by `Delivery.offline` name) and listeners; nothing is added later."""
+    """Built with its offline sinks (by `Delivery.offline`) and listeners; nothing is added later."""
 
-    def __init__(self, bus: Bus, storage: Storage, *, offline_sinks: Mapping[str, OfflineSink] | None = None,
+    def __init__(self, bus: Bus, storage: Storage, *, offline_sinks: Mapping[Offline, OfflineSink] | None = None,
                  presence_listeners: Iterable[PresenceListener] = (),
                  connection_listeners: Iterable[ConnectionListener] = ()) -> None:
         self.bus = bus
         self.storage = storage
-        self.offline_sinks: dict[str, OfflineSink] = dict(offline_sinks or {})
+        self.offline_sinks: dict[Offline, OfflineSink] = dict(offline_sinks or {})
         self.presence_listeners: list[PresenceListener] = list(presence_listeners)
         self.connection_listeners: list[ConnectionListener] = list(connection_listeners)
         bus.on_presence = self._presence_from_cluster
@@ -53,14 +53,14 @@ class Hub:
     async def deliver(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
             offline = await self.bus.publish(delivery)
-            if not offline or delivery.offline is None:
+            if not offline or delivery.offline is Offline.EPHEMERAL:
                 continue
             sink = self.offline_sinks.get(delivery.offline)
             if sink is not None:
                 try:
                     await sink.store(delivery, offline)
                 except Exception:  # an offline copy failing must not undo the online delivery
-                    log.exception("offline sink %s failed", delivery.offline)
+                    log.exception("offline sink %s failed", delivery.offline.value)
 
     async def connected(self, connection: Connection) -> None:
         """A socket was bound to a session."""

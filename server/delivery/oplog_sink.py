@@ -1,4 +1,5 @@
-"""The hub's offline sink "oplog": a delivery's offline recipients each get an operations log entry."""
+"""The hub's offline sink for `Offline.LOGGED`: a delivery's offline recipients each get an operations log
+entry, the packet its event built."""
 
 from __future__ import annotations
 

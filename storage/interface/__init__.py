@@ -48,6 +48,19 @@ class Storage(ABC):
     async def ping(self) -> bool:
         """True when the database answers (used by `GET /health/ready`)."""
 
+    async def delete_user(self, organization_id: str, user_id: str) -> list[str]:
+        """A deleted account's cascade, the one list of what goes with a user: its devices (their
+        ids are returned, so their sockets can be closed), the account, the blocks made by or on it
+        and its push subscriptions. The user's conversations are left before (each is a domain rule
+        with events: handlers/conversations.py `after_leaving`) and the address books re-matched
+        after (handlers/contacts.py `rematch_user`, which also deletes the user's own contacts).
+        The same repository calls serve both adapters; an adapter may override it."""
+        device_ids = await self.devices.delete_for_user(user_id)
+        await self.users.delete(organization_id, user_id)
+        await self.blocks.delete_for_user(organization_id, user_id)
+        await self.push.delete_subscriptions_of_user(organization_id, user_id)
+        return device_ids
+
 
 __all__ = [
     "ContactRepository",

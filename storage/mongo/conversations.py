@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from schemas.common import new_id
-from schemas.documents import Conversation
+from schemas.documents import Conversation, Participant, Role
 from storage.interface.conversations import ConversationRepository
 from storage.mongo.base import (
     CONVERSATIONS,
@@ -29,6 +29,9 @@ from storage.mongo.reactions import REACTIONS
 # Join order: the time of joining, then the time-ordered record id for people added together.
 JOIN_ORDER = [("joined_at", ASCENDING), ("_id", ASCENDING)]
 NEWEST_FIRST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
+# What goes with a message when it is deleted, per conversation (records keyed by `cid` and `mid`);
+# storage/mongo/messages.py deletes the same by `mid` (a hidden mark lives on the message itself).
+MESSAGE_CASCADE = (READ_MARKS, REACTIONS)
 
 
 def _lowered(value: Any) -> str | None:
@@ -39,11 +42,10 @@ class MongoConversationRepository(ConversationRepository):
     """Conversations and their participants. Every method is scoped to one organization."""
 
     def __init__(self, db: Any) -> None:
+        self._message_cascade = [db[name] for name in MESSAGE_CASCADE]
         self._conversations = db[CONVERSATIONS]
         self._participants = db[PARTICIPANTS]
         self._messages = db[MESSAGES]
-        self._read_marks = db[READ_MARKS]
-        self._reactions = db[REACTIONS]
 
     async def create(self, conversation: Conversation, participant_ids: list[str]) -> Conversation:
         """Stores the conversation and its participants. For type "u" the `private_key` is unique
@@ -53,7 +55,7 @@ class MongoConversationRepository(ConversationRepository):
         with duplicates_as_storage_errors():
             await self._conversations.insert_one(record)
         records = [self._participant(conversation.organization_id, conversation.id, user_id,
-                                     conversation.created_at)
+                                     conversation.created_at, conversation.owner_id)
                    for user_id in unique_ids(participant_ids)]
         if records:
             await self._participants.insert_many(records)
@@ -72,7 +74,8 @@ class MongoConversationRepository(ConversationRepository):
         return from_mongo(Conversation, found) if found is not None else None
 
     async def update(self, organization_id: str, cid: str, fields: dict[str, Any]) -> Conversation | None:
-        """Sets the fields (name, description, owner_id, updated_at, ...); None if missing."""
+        """Sets the fields (name, description, owner_id, updated_at, ...); None if missing. A new
+        `owner_id` moves the owner record to that participant (the previous owner becomes a member)."""
         check_fields(Conversation, fields, fixed={"id", "organization_id"})
         changes = dict(fields)
         if "name" in fields:
@@ -85,17 +88,26 @@ class MongoConversationRepository(ConversationRepository):
                 {"$set": changes},
                 return_document=ReturnDocument.AFTER,
             )
+        if found is not None and "owner_id" in fields:
+            await self._move_owner_record(cid, fields["owner_id"])
         return from_mongo(Conversation, found) if found is not None else None
 
+    async def _move_owner_record(self, cid: str, owner_id: str) -> None:
+        # No transaction: the new owner is marked first, so a crash between leaves two owners, never none.
+        await self._participants.update_one({"cid": cid, "user_id": owner_id}, {"$set": {"role": Role.OWNER.value}})
+        await self._participants.update_many({"cid": cid, "role": Role.OWNER.value, "user_id": {"$ne": owner_id}},
+                                             {"$set": {"role": Role.MEMBER.value}})
+
     async def delete(self, organization_id: str, cid: str) -> None:
-        """Removes the conversation, its participants and its messages (with their reactions)."""
+        """The conversation's cascade: its participants, its messages and everything that goes with a
+        message (MESSAGE_CASCADE)."""
         result = await self._conversations.delete_one({"_id": cid, "organization_id": organization_id})
         if not result.deleted_count:
             return
         await self._participants.delete_many({"cid": cid})
         await self._messages.delete_many({"cid": cid})
-        await self._read_marks.delete_many({"cid": cid})
-        await self._reactions.delete_many({"cid": cid})
+        for collection in self._message_cascade:
+            await collection.delete_many({"cid": cid})
 
     async def list_for_user(
         self,
@@ -129,14 +141,16 @@ class MongoConversationRepository(ConversationRepository):
         self, organization_id: str, cid: str, user_ids: list[str], at: int
     ) -> list[str]:
         """Adds users (existing ones are left alone); returns the ids that were newly added."""
-        if not user_ids or await self._conversations.find_one(
-            {"_id": cid, "organization_id": organization_id}, {"_id": 1}
-        ) is None:
+        conversation = await self._conversations.find_one(
+            {"_id": cid, "organization_id": organization_id}, {"owner_id": 1}
+        ) if user_ids else None
+        if conversation is None:
             return []
         added: list[str] = []
         for user_id in unique_ids(user_ids):
+            record = self._participant(organization_id, cid, user_id, at, conversation["owner_id"])
             try:
-                await self._participants.insert_one(self._participant(organization_id, cid, user_id, at))
+                await self._participants.insert_one(record)
             except DuplicateKeyError:
                 continue  # already a participant: left alone
             added.append(user_id)
@@ -159,6 +173,21 @@ class MongoConversationRepository(ConversationRepository):
             {"organization_id": organization_id, "cid": cid}, {"user_id": 1, "joined_at": 1}
         ).sort(JOIN_ORDER)
         return [doc["user_id"] for doc in await cursor.to_list(length=None)]
+
+    async def participants(self, organization_id: str, cid: str) -> list[Participant]:
+        """The participants with their roles, in the order they joined."""
+        cursor = self._participants.find(
+            {"organization_id": organization_id, "cid": cid}, {"user_id": 1, "role": 1, "joined_at": 1}
+        ).sort(JOIN_ORDER)
+        return [Participant(user_id=doc["user_id"], role=doc["role"], joined_at=doc["joined_at"])
+                for doc in await cursor.to_list(length=None)]
+
+    async def role_of(self, organization_id: str, cid: str, user_id: str) -> Role | None:
+        """The user's role in the conversation, or None when they do not take part in it."""
+        found = await self._participants.find_one(
+            {"organization_id": organization_id, "cid": cid, "user_id": user_id}, {"role": 1}
+        )
+        return Role(found["role"]) if found is not None else None
 
     async def is_participant(self, organization_id: str, cid: str, user_id: str) -> bool:
         """True when the user takes part in the conversation."""
@@ -198,10 +227,11 @@ class MongoConversationRepository(ConversationRepository):
         return cids
 
     @staticmethod
-    def _participant(organization_id: str, cid: str, user_id: str, at: int) -> dict[str, Any]:
+    def _participant(organization_id: str, cid: str, user_id: str, at: int, owner_id: str) -> dict[str, Any]:
         # read_seq is the user's read watermark: every message with seq <= read_seq is read.
+        role = Role.OWNER if user_id == owner_id else Role.MEMBER
         return {"_id": new_id(), "organization_id": organization_id, "cid": cid, "user_id": user_id,
-                "joined_at": at, "read_seq": 0}
+                "role": role.value, "joined_at": at, "read_seq": 0}
 
     async def _user_conversations(
         self,

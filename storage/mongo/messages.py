@@ -29,7 +29,7 @@ from storage.mongo.base import (
     to_mongo,
     unique_ids,
 )
-from storage.mongo.reactions import REACTIONS
+from storage.mongo.conversations import MESSAGE_CASCADE
 
 HIDDEN = "hidden_for"
 # Send records {_id: the message id, key fields, t, expires (ms), expire_at (Date, for the TTL
@@ -56,11 +56,11 @@ class MongoMessageRepository(MessageRepository):
     """Messages, their per-user read marks and per-user hiding ("delete for myself")."""
 
     def __init__(self, db: Any) -> None:
+        self._message_cascade = [db[name] for name in MESSAGE_CASCADE]
         self._messages = db[MESSAGES]
         self._conversations = db[CONVERSATIONS]
         self._participants = db[PARTICIPANTS]
         self._read_marks = db[READ_MARKS]
-        self._reactions = db[REACTIONS]
         self._sends = db[SENDS]
 
     async def append(self, message: Message) -> Message:
@@ -225,8 +225,8 @@ class MongoMessageRepository(MessageRepository):
         await self._messages.delete_many(
             {"_id": {"$in": wanted}, "organization_id": organization_id, "cid": cid}
         )
-        await self._read_marks.delete_many({"mid": {"$in": wanted}, "cid": cid})
-        await self._reactions.delete_many({"mid": {"$in": wanted}, "cid": cid})
+        for collection in self._message_cascade:
+            await collection.delete_many({"mid": {"$in": wanted}, "cid": cid})
 
     async def mark_read(
         self, organization_id: str, cid: str, user_id: str, mids: list[str] | None, upto_seq: int

@@ -4,13 +4,16 @@ from typing import Any
 
 import aiosqlite
 
-from schemas.documents import Conversation
+from schemas.documents import Conversation, Participant, Role
 from storage.interface.conversations import ConversationRepository
 from storage.sqlite.database import Database, json_list, to_document
 
 COLUMNS = ("id", "organization_id", "type", "name", "description", "owner_id", "opponent_id",
            "private_key", "last_seq", "created_at", "updated_at")
 UPDATABLE = frozenset(COLUMNS) - {"id", "organization_id"}
+# What goes with a message when it is deleted, per conversation (rows keyed by `cid` and `mid`);
+# storage/sqlite/messages.py deletes the same tables by `mid`.
+MESSAGE_CASCADE = ("message_reads", "message_hidden", "message_reactions")
 TOP = "\U0010ffff"  # above every character in binary order: `< prefix || TOP` ends a prefix range
 
 USER_CONVERSATIONS = (
@@ -25,19 +28,30 @@ def _lowered(name: str | None) -> str | None:
 
 
 async def _insert_participants(
-    connection: aiosqlite.Connection, organization_id: str, cid: str, user_ids: list[str], at: int
+    connection: aiosqlite.Connection, organization_id: str, cid: str, user_ids: list[str], at: int, owner_id: str
 ) -> list[str]:
     added: list[str] = []
     for user_id in dict.fromkeys(user_ids):  # keeps the order, drops repeats
+        role = Role.OWNER if user_id == owner_id else Role.MEMBER
         cursor = await connection.execute(
-            "INSERT INTO participants (cid, user_id, organization_id, joined_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO participants (cid, user_id, organization_id, joined_at, role) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (cid, user_id) DO NOTHING",
-            (cid, user_id, organization_id, at),
+            (cid, user_id, organization_id, at, role.value),
         )
         if cursor.rowcount > 0:
             added.append(user_id)
         await cursor.close()
     return added
+
+
+async def _move_owner_record(connection: aiosqlite.Connection, cid: str, owner_id: str) -> None:
+    """Makes `owner_id`'s participant record the owner record (if they take part); the previous
+    owner record becomes a member's."""
+    await connection.execute(
+        "UPDATE participants SET role = CASE WHEN user_id = :owner THEN 'owner' ELSE 'member' END"
+        " WHERE cid = :cid AND (role = 'owner' OR user_id = :owner)",
+        {"owner": owner_id, "cid": cid},
+    )
 
 
 class SqliteConversations(ConversationRepository):
@@ -55,7 +69,7 @@ class SqliteConversations(ConversationRepository):
             )
             await _insert_participants(
                 connection, conversation.organization_id, conversation.id, participant_ids,
-                conversation.created_at,
+                conversation.created_at, conversation.owner_id,
             )
         return conversation
 
@@ -82,13 +96,18 @@ class SqliteConversations(ConversationRepository):
         if "name" in values:
             values["name_lc"] = _lowered(values["name"])
         assignments = ", ".join(f"{name} = ?" for name in values)
-        rows = await self._db.execute_returning(
-            f"UPDATE conversations SET {assignments} WHERE id = ? AND organization_id = ? RETURNING *",
-            [*values.values(), cid, organization_id],
-        )
+        async with self._db.write() as connection:
+            rows = list(await connection.execute_fetchall(
+                f"UPDATE conversations SET {assignments} WHERE id = ? AND organization_id = ? RETURNING *",
+                [*values.values(), cid, organization_id],
+            ))
+            if rows and "owner_id" in fields:
+                await _move_owner_record(connection, cid, fields["owner_id"])
         return to_document(Conversation, rows[0]) if rows else None
 
     async def delete(self, organization_id: str, cid: str) -> None:
+        """The conversation's cascade: its participants, its messages and everything that goes with
+        a message (MESSAGE_CASCADE), in one transaction."""
         async with self._db.write() as connection:
             cursor = await connection.execute(
                 "DELETE FROM conversations WHERE id = ? AND organization_id = ?", (cid, organization_id)
@@ -97,10 +116,8 @@ class SqliteConversations(ConversationRepository):
             await cursor.close()
             if not found:
                 return
-            for table, column in (("participants", "cid"), ("messages", "cid"),
-                                  ("message_reads", "cid"), ("message_hidden", "cid"),
-                                  ("message_reactions", "cid")):
-                await connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (cid,))
+            for table in ("participants", "messages", *MESSAGE_CASCADE):
+                await connection.execute(f"DELETE FROM {table} WHERE cid = ?", (cid,))
 
     async def list_for_user(
         self,
@@ -138,12 +155,12 @@ class SqliteConversations(ConversationRepository):
 
     async def add_participants(self, organization_id: str, cid: str, user_ids: list[str], at: int) -> list[str]:
         async with self._db.write() as connection:
-            exists = await connection.execute_fetchall(
-                "SELECT 1 FROM conversations WHERE id = ? AND organization_id = ?", (cid, organization_id)
-            )
-            if not list(exists):
+            found = list(await connection.execute_fetchall(
+                "SELECT owner_id FROM conversations WHERE id = ? AND organization_id = ?", (cid, organization_id)
+            ))
+            if not found:
                 return []
-            return await _insert_participants(connection, organization_id, cid, user_ids, at)
+            return await _insert_participants(connection, organization_id, cid, user_ids, at, found[0]["owner_id"])
 
     async def remove_participants(self, organization_id: str, cid: str, user_ids: list[str]) -> list[str]:
         if not user_ids:
@@ -162,6 +179,21 @@ class SqliteConversations(ConversationRepository):
             (cid, organization_id),
         )
         return [row["user_id"] for row in rows]
+
+    async def participants(self, organization_id: str, cid: str) -> list[Participant]:
+        rows = await self._db.fetch_all(
+            "SELECT user_id, role, joined_at FROM participants WHERE cid = ? AND organization_id = ?"
+            " ORDER BY joined_at, rowid",
+            (cid, organization_id),
+        )
+        return [to_document(Participant, row) for row in rows]
+
+    async def role_of(self, organization_id: str, cid: str, user_id: str) -> Role | None:
+        row = await self._db.fetch_one(
+            "SELECT role FROM participants WHERE cid = ? AND user_id = ? AND organization_id = ?",
+            (cid, user_id, organization_id),
+        )
+        return Role(row["role"]) if row is not None else None
 
     async def is_participant(self, organization_id: str, cid: str, user_id: str) -> bool:
         row = await self._db.fetch_one(

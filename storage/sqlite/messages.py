@@ -9,6 +9,7 @@ import orjson
 from schemas.documents import Message
 from storage.errors import StorageError
 from storage.interface.messages import MessageRepository, OnceAppended, SendReceipt
+from storage.sqlite.conversations import MESSAGE_CASCADE
 from storage.sqlite.database import Database, json_list, to_document
 
 COLUMNS = ("id", "organization_id", "cid", "from_id", "body", "x", "attachments", "replied_message_id",
@@ -202,7 +203,7 @@ class SqliteMessages(MessageRepository):
                 (json_list(mids), cid, organization_id),
             )
             deleted = json_list(row["id"] for row in rows)
-            for table in ("message_reads", "message_hidden", "message_reactions"):
+            for table in MESSAGE_CASCADE:
                 await connection.execute(
                     f"DELETE FROM {table} WHERE mid IN (SELECT value FROM json_each(?))", (deleted,)
                 )

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.chat_helpers import conversation, send, unique_login
 from tests.client import ServerInfo
 from tests.cluster.conftest import running_cluster
 from tests.cluster.nodes import ADMIN_KEY, Cluster
-from tests.cluster.test_cluster_delivery import conversation, login_name, send
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 async def test_system_messages_and_reactions_cross_nodes(nodes: list[ServerInfo]) -> None:
     a, b = nodes
-    alice = await a.user(login_name("alice"))
-    bob = await b.user(login_name("bob"))
+    alice = await a.user(unique_login("alice"))
+    bob = await b.user(unique_login("bob"))
     assert alice.user is not None and bob.user is not None
     cid = await conversation(alice, bob)
     await bob.event("system_message", cid=cid)
@@ -41,8 +41,8 @@ async def test_system_messages_and_reactions_cross_nodes(nodes: list[ServerInfo]
 
 async def test_last_activity_subscription_hears_a_user_on_another_node(nodes: list[ServerInfo]) -> None:
     a, b = nodes
-    watcher = await a.user(login_name("watcher"))
-    carol_login = login_name("carol")
+    watcher = await a.user(unique_login("watcher"))
+    carol_login = unique_login("carol")
     carol_created = await b.create_user(carol_login)
     carol_id = carol_created["_id"]
 
@@ -61,8 +61,8 @@ async def test_last_activity_subscription_hears_a_user_on_another_node(nodes: li
 
 async def test_admin_online_view_counts_every_node(nodes: list[ServerInfo]) -> None:
     a, b = nodes
-    dave = await a.user(login_name("dave"))
-    erin = await b.user(login_name("erin"))
+    dave = await a.user(unique_login("dave"))
+    erin = await b.user(unique_login("erin"))
     assert dave.user is not None and erin.user is not None
     body = {"organizationId": dave.user["organization_id"], "idsOnly": True, "limit": 1000}
 

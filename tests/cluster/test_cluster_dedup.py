@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.chat_helpers import unique_login
 from tests.client import ChatClient, ServerInfo
 from tests.cluster.conftest import running_cluster
 from tests.cluster.nodes import Cluster
@@ -19,10 +20,6 @@ from tests.cluster.nodes import Cluster
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running_cluster(tmp_path_factory, 2) as running:
         yield running
-
-
-def login_name(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 async def ask_of(client: ChatClient, cid: str, mid: str, body: str) -> dict[str, Any]:
@@ -36,10 +33,10 @@ def message_ids(packets: list[dict[str, Any]]) -> list[str]:
 
 async def test_one_client_id_sent_to_two_nodes_stores_one_message(nodes: list[ServerInfo]) -> None:
     a, b = nodes
-    phone = await a.user(login_name("alice"))
+    phone = await a.user(unique_login("alice"))
     assert phone.user is not None
     laptop = await b.login(phone.user["login"])
-    bob = await b.user(login_name("bob"))
+    bob = await b.user(unique_login("bob"))
     assert bob.user is not None
     created = await phone.request("conversation_create", {"type": "u", "participants": [bob.user["_id"]]})
     cid = created["conversation"]["_id"]

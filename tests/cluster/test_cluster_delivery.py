@@ -4,12 +4,12 @@ server: every delivery rule holds whichever node each device is connected to."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.chat_helpers import conversation, send, unique_login
 from tests.client import ChatClient, ServerInfo
 from tests.cluster.conftest import Observer, eventually, running_cluster
 from tests.cluster.nodes import Cluster
@@ -19,27 +19,6 @@ from tests.cluster.nodes import Cluster
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running_cluster(tmp_path_factory, 3) as running:
         yield running
-
-
-def login_name(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-async def conversation(owner: ChatClient, *others: ChatClient, name: str | None = None) -> str:
-    assert owner.user is not None
-    ids = [other.user["_id"] for other in others if other.user is not None]
-    payload: dict[str, Any] = {"type": "g" if name else "u", "participants": ids}
-    if name:
-        payload["name"] = name
-    body = await owner.request("conversation_create", payload)
-    return str(body["conversation"]["_id"])
-
-
-async def send(client: ChatClient, cid: str, body: str) -> dict[str, Any]:
-    """Sends a message and returns its `ask`."""
-    mid = uuid.uuid4().hex
-    await client.send({"message": {"id": mid, "cid": cid, "body": body}})
-    return await client.event("ask", mid=mid)
 
 
 def messages(packets: list[dict[str, Any]]) -> list[str]:
@@ -53,10 +32,10 @@ async def closed_with(client: ChatClient) -> int | None:
 
 async def test_message_reaches_recipient_and_sender_devices_on_other_nodes_once(nodes: list[ServerInfo]) -> None:
     a, b, c = nodes
-    alice = await a.user(login_name("alice"))
+    alice = await a.user(unique_login("alice"))
     assert alice.user is not None
     alice_laptop = await c.login(alice.user["login"])
-    bob = await b.user(login_name("bob"))
+    bob = await b.user(unique_login("bob"))
     cid = await conversation(alice, bob)
     await bob.event("system_message", cid=cid)  # conversation_created crossed nodes too
     await alice_laptop.event("system_message", cid=cid)
@@ -74,9 +53,9 @@ async def test_message_reaches_recipient_and_sender_devices_on_other_nodes_once(
 
 async def test_typing_edit_read_delete_and_conversation_events_cross_nodes(nodes: list[ServerInfo]) -> None:
     a, b, c = nodes
-    alice = await a.user(login_name("alice"))
-    bob = await b.user(login_name("bob"))
-    carol = await c.user(login_name("carol"))
+    alice = await a.user(unique_login("alice"))
+    bob = await b.user(unique_login("bob"))
+    carol = await c.user(unique_login("carol"))
     assert alice.user is not None and bob.user is not None
     cid = await conversation(alice, bob, carol, name="three nodes")
     await bob.event("system_message", cid=cid)
@@ -109,8 +88,8 @@ async def test_typing_edit_read_delete_and_conversation_events_cross_nodes(nodes
 
 async def test_connect_from_the_same_device_on_another_node_closes_the_old_socket(nodes: list[ServerInfo]) -> None:
     a, b, _ = nodes
-    carol = await a.user(login_name("carol"))
-    dave = await a.user(login_name("dave"))
+    carol = await a.user(unique_login("carol"))
+    dave = await a.user(unique_login("dave"))
     assert carol.user is not None and carol.device_id is not None
     cid = await conversation(dave, carol)
 
@@ -123,7 +102,7 @@ async def test_connect_from_the_same_device_on_another_node_closes_the_old_socke
 
 async def test_logout_on_one_node_closes_the_device_on_another(nodes: list[ServerInfo]) -> None:
     a, b, _ = nodes
-    erin = await b.user(login_name("erin"))
+    erin = await b.user(unique_login("erin"))
 
     status, body, _ = await a.http("POST", "/logout", headers={"Authorization": f"Bearer {erin.token}"})
 
@@ -133,7 +112,7 @@ async def test_logout_on_one_node_closes_the_device_on_another(nodes: list[Serve
 
 async def test_presence_is_cluster_wide(nodes: list[ServerInfo], observer: Observer) -> None:
     a, b, _ = nodes
-    frank = await b.user(login_name("frank"))
+    frank = await b.user(unique_login("frank"))
     assert frank.user is not None and frank.device_id is not None
     frank_id = frank.user["_id"]
     await eventually(lambda: (frank_id, True) in observer.heard, "frank online, heard by every node")
@@ -152,7 +131,7 @@ async def test_presence_is_cluster_wide(nodes: list[ServerInfo], observer: Obser
 
 async def test_rate_limit_counts_a_users_devices_on_every_node(nodes: list[ServerInfo]) -> None:
     a, b, _ = nodes
-    name = login_name("flooder")
+    name = unique_login("flooder")
     phone = await a.user(name)
     laptop = await b.login(name)
     # 2 x 40 packets land in at most two one-second windows of 30: at least 20 are refused, though

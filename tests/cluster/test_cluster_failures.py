@@ -13,11 +13,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.cluster.keys import deliver_channel, node_key, user_key
+from tests.chat_helpers import conversation, send, unique_login
 from tests.client import ServerInfo
 from tests.cluster.conftest import Observer, eventually, running_cluster
 from tests.cluster.load import Traffic, lost_messages, nodes_registered, start_senders, still_working
 from tests.cluster.nodes import NODE_TTL, READY_DEADLINE, Cluster
-from tests.cluster.test_cluster_delivery import conversation, login_name, messages, send
+from tests.cluster.test_cluster_delivery import messages
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,9 @@ async def test_killed_node_users_go_offline_and_the_others_keep_chatting(
     cluster: Cluster, nodes: list[ServerInfo], observer: Observer
 ) -> None:
     a, b, c = nodes
-    alice = await a.user(login_name("alice"))
-    bob = await b.user(login_name("bob"))
-    dave = await c.user(login_name("dave"))
+    alice = await a.user(unique_login("alice"))
+    bob = await b.user(unique_login("bob"))
+    dave = await c.user(unique_login("dave"))
     assert dave.user is not None
     dave_id = dave.user["_id"]
     cid = await conversation(alice, bob, dave, name="before the crash")
@@ -67,9 +68,9 @@ async def test_redis_outage_keeps_nodes_serving_and_delivery_recovers(
     a, b, _ = nodes
     redis_server = cluster.redis_server
     assert redis_server is not None
-    alice = await a.user(login_name("alice"))
-    ann = await a.user(login_name("ann"))
-    bob = await b.user(login_name("bob"))
+    alice = await a.user(unique_login("alice"))
+    ann = await a.user(unique_login("ann"))
+    bob = await b.user(unique_login("bob"))
     assert bob.user is not None
     with_ann = await conversation(alice, ann)
     with_bob = await conversation(alice, bob)
@@ -122,7 +123,7 @@ async def test_under_load_a_killed_node_and_a_redis_restart_lose_no_acknowledged
     if victim.process is None or victim.process.poll() is not None:  # killed by the first test
         victim.start()
         victim.wait_ready(time.monotonic() + READY_DEADLINE)
-    senders = await start_senders(nodes, SENDERS, login_name, node_of=lambda i: i % 3,
+    senders = await start_senders(nodes, SENDERS, unique_login, node_of=lambda i: i % 3,
                                   checker_node_of=lambda i: 1 if i % 3 == 0 else 0)
     traffic = Traffic(senders, SEND_INTERVAL)
     traffic.start()

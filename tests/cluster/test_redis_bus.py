@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from handlers.base import Delivery, Session
+from schemas.events import MessageEvent
 from server.cluster.redis_bus import RedisBus
 from server.config import Settings
 from server.delivery.hub import Hub
@@ -108,8 +109,9 @@ async def cluster(redis_url: str) -> AsyncIterator[Callable[..., Any]]:
             await node.bus.stop()
 
 
-def message(text: str) -> dict[str, Any]:
-    return {"message": {"_id": uuid.uuid4().hex, "body": text}}
+def message(text: str) -> MessageEvent:
+    return MessageEvent(id=uuid.uuid4().hex, cid="c", from_id="alice", t=0, body=text,
+                        created_at="2026-01-01T00:00:00.000Z", updated_at="2026-01-01T00:00:00.000Z")
 
 
 def bodies(socket: Socket) -> list[str]:

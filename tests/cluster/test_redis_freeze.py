@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.chat_helpers import uid, unique_login
 from tests.client import ChatClient, ServerInfo
 from tests.cluster.conftest import eventually, running_cluster
 from tests.cluster.nodes import Cluster
@@ -55,15 +56,6 @@ def frozen(redis_server: RedisServer) -> Iterator[None]:
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
-
-
-def name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def uid(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["_id"])
 
 
 async def send_acked(client: ChatClient, cid: str, body: str, within: float = 10.0) -> dict[str, Any]:
@@ -120,11 +112,11 @@ async def test_frozen_redis_delays_no_ack_and_everything_catches_up(
     a, b = nodes
     redis_server = cluster.redis_server
     assert redis_server is not None
-    alice = await a.user(name("alice"))
-    ann = await a.user(name("ann"))
-    bob = await b.user(name("bob"))
-    carol = await b.user(name("carol"))
-    browser = await subscribe(carol, push_service, name("carol-browser"))
+    alice = await a.user(unique_login("alice"))
+    ann = await a.user(unique_login("ann"))
+    bob = await b.user(unique_login("bob"))
+    carol = await b.user(unique_login("carol"))
+    browser = await subscribe(carol, push_service, unique_login("carol-browser"))
     cid = str((await alice.request("conversation_create", {
         "type": "g", "name": "freeze", "participants": [uid(ann), uid(bob), uid(carol)],
     }))["conversation"]["_id"])

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from schemas.common import now_ms
+from tests.chat_helpers import uid
 from tests.client import ChatClient, ServerInfo
 from tests.e2e.file_helpers import PNG, put
 
@@ -27,11 +28,6 @@ ADMIN_KEY = "k"
 PASSWORD_A = "password-of-a"
 PASSWORD_B = "password-of-b"
 _client_ids = itertools.count(1)
-
-
-def uid(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["_id"])
 
 
 async def admin(server: ServerInfo, method: str, path: str, body: Any) -> tuple[int, Any]:

@@ -17,8 +17,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.chat_helpers import uid
 from tests.client import ChatClient
-from tests.e2e.message_helpers import uid
 
 WAIT = 10.0
 

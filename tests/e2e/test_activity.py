@@ -7,8 +7,8 @@ import time
 
 from schemas.common import new_id
 from server.delivery.activity import ActivitySubscriptions
+from tests.chat_helpers import other_org_user, uid, users
 from tests.client import ChatClient, ServerInfo
-from tests.e2e.message_helpers import other_org_user, uid, users
 
 
 async def last_activity(client: ChatClient, *ids: str) -> dict[str, str | int]:

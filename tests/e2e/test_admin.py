@@ -9,9 +9,10 @@ import pytest
 
 from schemas.common import new_id
 from server.config import Settings
+from tests.chat_helpers import chat, org_of, other_org_user, send, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings, start_server
-from tests.e2e.message_helpers import chat, listing, other_org_user, send, uid, users
+from tests.e2e.message_helpers import listing
 
 KEY = "admin-secret"
 
@@ -25,11 +26,6 @@ async def admin(server: ServerInfo, method: str, path: str, body: Any, key: str 
     headers = {} if key is None else {"Admin-Api-Key": key}
     status, answer, _ = await server.http(method, path, json=body, headers=headers)
     return status, answer
-
-
-def org_of(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["organization_id"])
 
 
 def as_sender(sender: ChatClient, key: str, packet: dict[str, Any]) -> dict[str, Any]:

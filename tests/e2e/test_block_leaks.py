@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from server.config import Settings
+from tests.chat_helpers import chat, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.message_helpers import chat, uid, users
 from tests.e2e.push_helpers import StandInPushService, push_to, running_push_service, subscribe
 
 BLOCKED = {"status": 422, "message": "Communication is not possible - you are in a block list of the recipient."}

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from schemas.common import new_id
+from tests.chat_helpers import chat, other_org_user, send, send_error, uid, users
 from tests.client import ChatClient, ServerInfo
-from tests.e2e.message_helpers import chat, listing, other_org_user, send, send_error, uid, users
+from tests.e2e.message_helpers import listing
 
 BLOCKED = {"status": 422, "message": "Communication is not possible - you are in a block list of the recipient."}
 

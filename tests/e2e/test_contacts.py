@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from schemas.common import new_id, now_ms
-from schemas.documents import Organization
+from schemas.common import new_id
 from server.config import Settings
+from tests.chat_helpers import other_organization
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
 
@@ -26,12 +26,6 @@ NOT_FOUND = {"status": 422, "message": "Contact not found."}
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data", contact_batch_max=BATCH_MAX, contact_preload_count=PAGE)
-
-
-async def other_organization(server: ServerInfo) -> Organization:
-    at = now_ms()
-    return await server.app.storage.organizations.create(Organization(id=new_id(), name="other", registration="open",
-                                                                      created_at=at, updated_at=at))
 
 
 def ms(iso_text: str) -> int:

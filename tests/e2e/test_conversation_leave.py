@@ -3,8 +3,8 @@ group afterwards, and when the conversation disappears."""
 
 from __future__ import annotations
 
+from tests.chat_helpers import create_group, org_of, other_organization, uid
 from tests.client import ServerInfo
-from tests.e2e.test_conversations import create_group, org_of, other_organization, uid
 
 
 async def test_member_leaves_group_and_the_others_see_the_message(server: ServerInfo) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from schemas.common import iso, new_id, now_ms
 from server.config import Settings
+from tests.chat_helpers import group_id, org_of, other_organization, send, uid
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.test_conversations import org_of, other_organization, uid
 
 PAGE = 3
 
@@ -20,13 +20,6 @@ PAGE = 3
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data", conversation_preload_count=PAGE)
-
-
-async def create_group(owner: ChatClient, *members: ChatClient, name: str) -> str:
-    body = await owner.request("conversation_create", {
-        "type": "g", "name": name, "participants": [uid(m) for m in members],
-    })
-    return str(body["conversation"]["_id"])
 
 
 async def set_activity(server: ServerInfo, owner: ChatClient, updated_at: dict[str, int]) -> None:
@@ -40,19 +33,13 @@ async def listed(client: ChatClient, **payload: Any) -> list[dict[str, Any]]:
     return list((await client.request("conversation_list", payload))["conversations"])
 
 
-async def send(client: ChatClient, cid: str, body: str) -> dict[str, Any]:
-    mid = f"m-{new_id()}"
-    await client.send({"message": {"id": mid, "cid": cid, "body": body}})
-    return (await client.wait_for(lambda p: p.get("ask", {}).get("mid") == mid))["ask"]
-
-
 # -- conversation_list ---------------------------------------------------------------------------
 
 
 async def test_list_puts_latest_activity_first_and_a_message_bumps_a_conversation(server: ServerInfo) -> None:
     alice = await server.user("alice")
     bob = await server.user("bob")
-    first, second, third = [await create_group(alice, bob, name=name) for name in ("A", "B", "C")]
+    first, second, third = [await group_id(alice, bob, name=name) for name in ("A", "B", "C")]
     past = now_ms() - 60_000
     await set_activity(server, alice, {first: past, second: past + 1000, third: past + 2000})
     assert [c["_id"] for c in await listed(bob)] == [third, second, first]
@@ -108,7 +95,7 @@ async def test_list_limit_is_capped_at_the_page_size(server: ServerInfo) -> None
     alice = await server.user("alice")
     bob = await server.user("bob")
     for name in ("A", "B", "C", "D"):
-        await create_group(alice, bob, name=name)
+        await group_id(alice, bob, name=name)
 
     assert len(await listed(alice)) == PAGE
     assert len(await listed(alice, limit=100)) == PAGE
@@ -121,7 +108,7 @@ async def test_list_limit_is_capped_at_the_page_size(server: ServerInfo) -> None
 async def test_list_filters_on_updated_at(server: ServerInfo) -> None:
     alice = await server.user("alice")
     bob = await server.user("bob")
-    first, second, third = [await create_group(alice, bob, name=name) for name in ("A", "B", "C")]
+    first, second, third = [await group_id(alice, bob, name=name) for name in ("A", "B", "C")]
     await set_activity(server, alice, {first: 1_000_000, second: 2_000_000, third: 3_000_000})
 
     newer = await listed(alice, updated_at={"gt": 1_500_000})
@@ -142,7 +129,7 @@ async def test_list_shows_only_the_callers_conversations(server: ServerInfo) -> 
     carol = await server.user("carol")
     org = await other_organization(server)
     outsider = await server.user("alice", organization_id=org.id)
-    cid = await create_group(alice, bob, name="Team")
+    cid = await group_id(alice, bob, name="Team")
 
     assert [c["_id"] for c in await listed(bob)] == [cid]
     assert await listed(carol) == []
@@ -156,9 +143,9 @@ async def test_search_matches_the_start_of_the_name_case_insensitively(server: S
     alice = await server.user("alice")
     bob = await server.user("bob")
     carol = await server.user("carol")
-    alpha = await create_group(alice, bob, name="Project Alpha")
-    beta = await create_group(alice, carol, name="project beta")
-    await create_group(alice, bob, name="Other")
+    alpha = await group_id(alice, bob, name="Project Alpha")
+    beta = await group_id(alice, carol, name="project beta")
+    await group_id(alice, bob, name="Other")
     await alice.request("conversation_create", {"type": "u", "participants": [uid(bob)]})
     await set_activity(server, alice, {alpha: 1_000_000, beta: 2_000_000})
 
@@ -192,10 +179,10 @@ async def test_participants_of_the_callers_conversations_only(server: ServerInfo
     alice = await server.user("alice")
     bob = await server.user("bob")
     carol = await server.user("carol")
-    team = await create_group(alice, bob, name="Team")
+    team = await group_id(alice, bob, name="Team")
     private = (await alice.request("conversation_create", {"type": "u", "participants": [uid(carol)]}))[
         "conversation"]["_id"]
-    foreign = await create_group(bob, carol, name="Without alice")
+    foreign = await group_id(bob, carol, name="Without alice")
 
     body = await alice.request("get_participants_by_cids", {"cids": [team, private, foreign, new_id(), team]})
 
@@ -210,7 +197,7 @@ async def test_participants_refusals_and_other_organizations(server: ServerInfo)
     bob = await server.user("bob")
     org = await other_organization(server)
     outsider = await server.user("olga", organization_id=org.id)
-    team = await create_group(alice, bob, name="Team")
+    team = await group_id(alice, bob, name="Team")
 
     empty = await alice.request("get_participants_by_cids", {"cids": []})
     assert (empty["users"], empty["conversations"]) == ([], {})

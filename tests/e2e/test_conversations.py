@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from schemas.common import new_id, now_ms
-from schemas.documents import Organization
+from schemas.common import new_id
 from server.config import Settings
-from tests.client import ChatClient, ServerInfo
+from tests.chat_helpers import create_group, org_of, other_organization, uid
+from tests.client import ServerInfo
 from tests.conftest import make_settings
 
 MAX_PARTICIPANTS = 4
@@ -22,28 +22,6 @@ MAX_PARTICIPANTS = 4
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data", conversation_max_participants=MAX_PARTICIPANTS)
-
-
-def uid(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["_id"])
-
-
-def org_of(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["organization_id"])
-
-
-async def other_organization(server: ServerInfo) -> Organization:
-    org = Organization(id=new_id(), name="other", registration="open", created_at=now_ms(), updated_at=now_ms())
-    return await server.app.storage.organizations.create(org)
-
-
-async def create_group(owner: ChatClient, *members: ChatClient, name: str = "Team", **fields: Any) -> dict[str, Any]:
-    body = await owner.request("conversation_create", {
-        "type": "g", "name": name, "participants": [uid(m) for m in members], **fields,
-    })
-    return body["conversation"]
 
 
 def system_event_of(packets: list[dict[str, Any]]) -> list[dict[str, Any]]:

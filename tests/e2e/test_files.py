@@ -16,6 +16,7 @@ import pytest
 
 from server.blobs.local import LocalBlobStore
 from server.config import Settings
+from tests.chat_helpers import other_org_user, uid
 from tests.client import ServerInfo
 from tests.conftest import make_settings, start_server
 from tests.e2e.file_helpers import (
@@ -30,7 +31,6 @@ from tests.e2e.file_helpers import (
     urls,
     with_query,
 )
-from tests.e2e.message_helpers import other_org_user, uid
 
 MAX_SIZE = 1000
 

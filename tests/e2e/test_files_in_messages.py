@@ -3,9 +3,10 @@ and sending a file lets the conversation's participants download it."""
 
 from __future__ import annotations
 
+from tests.chat_helpers import chat, other_org_user, send, send_error, users
 from tests.client import ServerInfo
 from tests.e2e.file_helpers import PNG, get, uploaded, urls
-from tests.e2e.message_helpers import chat, listing, other_org_user, send, send_error, users
+from tests.e2e.message_helpers import listing
 
 
 async def test_a_file_is_visible_to_the_participants_of_the_conversations_it_was_sent_in(

@@ -38,9 +38,10 @@ from pydantic import BaseModel, RootModel
 from handlers.router import ROUTES
 from protocol.envelope import MAX_DEPTH, TOP_LEVEL_KINDS, nests_deeper_than
 from server.config import Settings
+from tests.chat_helpers import uid
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.isolation_helpers import ADMIN_KEY, uid
+from tests.e2e.isolation_helpers import ADMIN_KEY
 from tests.fuzzing.drive import run_fuzz
 from tests.fuzzing.mutate import GARBAGE, encoded, nested, systematic
 from tests.fuzzing.world import SESSION_ENDING, World

@@ -27,6 +27,7 @@ from handlers.router import ROUTES
 from protocol.envelope import TOP_LEVEL_KINDS
 from schemas.common import new_id
 from server.config import Settings
+from tests.chat_helpers import uid
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
 from tests.e2e.isolation_helpers import (
@@ -39,7 +40,6 @@ from tests.e2e.isolation_helpers import (
     leaked,
     snapshot,
     top_level,
-    uid,
 )
 
 

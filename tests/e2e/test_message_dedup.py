@@ -13,9 +13,10 @@ import pytest
 
 import handlers.messages
 from server.config import Settings
+from tests.chat_helpers import chat, send, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings, start_server
-from tests.e2e.message_helpers import chat, listing, send, uid, users
+from tests.e2e.message_helpers import listing
 from tests.e2e.push_helpers import StandInPushService, go_offline, running_push_service, subscribe
 
 ADMIN_KEY = "dedup-admin-key"

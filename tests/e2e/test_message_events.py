@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.common import new_id
+from tests.chat_helpers import chat, other_org_user, uid, users
 from tests.client import ChatClient, ServerInfo
-from tests.e2e.message_helpers import chat, listing, other_org_user, uid, users
+from tests.e2e.message_helpers import listing
 
 
 async def reply_to(client: ChatClient, kind: str, packet_id: str) -> dict[str, Any]:

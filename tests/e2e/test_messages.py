@@ -12,9 +12,10 @@ import pytest
 
 from schemas.common import new_id, now_ms
 from server.config import Settings
+from tests.chat_helpers import chat, other_org_user, send, send_error, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.message_helpers import chat, listing, ms, other_org_user, send, send_error, uid, users
+from tests.e2e.message_helpers import listing, ms
 
 PRELOAD = 3
 

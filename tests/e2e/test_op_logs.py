@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from schemas.common import is_object_id, now_ms
+from tests.chat_helpers import chat, send, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings, start_server
-from tests.e2e.message_helpers import chat, ms, send, uid, users
+from tests.e2e.message_helpers import ms
 
 
 async def go_offline(server: ServerInfo, client: ChatClient) -> None:

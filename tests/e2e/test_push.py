@@ -13,10 +13,10 @@ import pytest
 from py_vapid import Vapid02
 
 from server.config import Settings
+from tests.chat_helpers import chat, other_org_user, send, uid, users
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
 from tests.e2e.file_helpers import PNG, get, uploaded
-from tests.e2e.message_helpers import chat, other_org_user, send, uid, users
 from tests.e2e.push_helpers import (
     Browser,
     StandInPushService,

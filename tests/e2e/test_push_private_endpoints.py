@@ -17,9 +17,9 @@ from schemas.common import new_id, now_ms
 from schemas.push import PushSubscription
 from server.config import Settings
 from server.push.webpush import PushResult
+from tests.chat_helpers import uid, users
 from tests.client import ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.message_helpers import uid, users
 from tests.e2e.push_helpers import Browser, StandInPushService, push_to, running_push_service
 
 NOT_HTTPS = {"status": 422, "message": "Invalid 'web_endpoint': must be an https URL."}

@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 
 from server.config import Settings
 from server.push.queue import GROUP, STREAM
+from tests.chat_helpers import users
 from tests.client import ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.message_helpers import users
 from tests.e2e.push_helpers import StandInPushService, push_to, running_push_service, subscribe
 from tests.redis_server import RedisServer, redis_server_binary
 

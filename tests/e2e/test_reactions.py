@@ -6,15 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.common import new_id
+from tests.chat_helpers import chat, org_of, other_org_user, send, uid, users
 from tests.client import ChatClient, ServerInfo
-from tests.e2e.message_helpers import chat, listing, other_org_user, send, uid, users
+from tests.e2e.message_helpers import listing
 
 NOT_FOUND = {"status": 422, "message": "Message ID not found."}
-
-
-def org_of(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["organization_id"])
 
 
 async def react(client: ChatClient, mid: str, **change: str) -> dict[str, Any]:

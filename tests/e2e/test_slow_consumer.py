@@ -14,9 +14,9 @@ import pytest
 
 from server.config import Settings
 from server.transport.connection import Connection
+from tests.chat_helpers import chat, send, uid
 from tests.client import ChatClient, ServerInfo
 from tests.conftest import make_settings
-from tests.e2e.message_helpers import chat, send, uid
 
 BODY = "x" * (128 * 1024)  # the 128 KiB messages of the report
 MAX_POSTS = 80  # 10 MiB: far beyond the limit plus what the kernel buffers of one socket absorb

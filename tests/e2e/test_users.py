@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from schemas.common import new_id, now_ms
-from schemas.documents import Organization
+from schemas.common import new_id
 from server.config import Settings
+from tests.chat_helpers import other_organization
 from tests.client import ServerInfo
 from tests.conftest import make_settings
 
@@ -26,12 +26,6 @@ UNAUTHORIZED = {"status": 401, "message": "Unauthorized."}
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data", search_preload_count=PAGE)
-
-
-async def other_organization(server: ServerInfo) -> Organization:
-    at = now_ms()
-    org = Organization(id=new_id(), name="other", registration="open", created_at=at, updated_at=at)
-    return await server.app.storage.organizations.create(org)
 
 
 async def login_status(server: ServerInfo, login: str, password: str, organization_id: str | None = None

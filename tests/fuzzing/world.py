@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.chat_helpers import reply_to, uid
 from tests.client import ChatClient, ServerInfo
 from tests.e2e.file_helpers import PNG, put
 
@@ -29,17 +30,11 @@ SESSION_ENDING = frozenset({"user_logout", "user_delete"})
 _names = itertools.count(1)
 
 
-def user_id(client: ChatClient) -> str:
-    assert client.user is not None
-    return str(client.user["_id"])
-
-
 async def ask_of(client: ChatClient, packet: dict[str, Any]) -> dict[str, Any]:
     """Sends a top-level `message` and returns its `ask`."""
     mid = packet["message"]["id"]
     await client.send(packet)
-    reply = await client.wait_for(lambda p: p.get("ask", {}).get("mid") == mid or
-                                  p.get("message", {}).get("id") == mid and "error" in p["message"])
+    reply = await client.wait_for(reply_to(mid))
     if "ask" not in reply:
         raise AssertionError(f"seed message refused: {reply}")
     return dict(reply["ask"])
@@ -65,7 +60,7 @@ class World:
         assert status == 200, body
         self.stranger_token = body["access_token"]
         self.http_user = await self._http_login(self.login("stranger"), "http-device")
-        self.me, self.other, self.target_id = user_id(self.fuzzer), user_id(self.bystander), self.target["_id"]
+        self.me, self.other, self.target_id = uid(self.fuzzer), uid(self.bystander), self.target["_id"]
         self.organization = self.fuzzer.user["organization_id"]  # type: ignore[index]
         self.other_organization = await self._organization()
         await self._objects_of_the_bystander()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from schemas.common import new_id
-from schemas.documents import Conversation, Message, Organization
+from schemas.documents import Conversation, Message, Organization, Role
 from storage.interface import Storage
 
 MakeConversation = Callable[..., Awaitable[Conversation]]
@@ -186,3 +186,71 @@ async def test_search_for_user_follows_a_renamed_conversation(
 
     assert await _search(storage, org, me, "aft") == [conversation.id]
     assert await _search(storage, org, me, "bef") == []
+
+
+# -- participant records and roles --------------------------------------------------------------------
+
+
+async def test_participants_carry_roles_and_join_times(
+    storage: Storage, org: Organization, make_conversation: MakeConversation
+) -> None:
+    owner, member, late = new_id(), new_id(), new_id()
+    conversation = await make_conversation(owner, [member, owner])
+
+    await storage.conversations.add_participants(org.id, conversation.id, [late], conversation.created_at + 5)
+
+    found = await storage.conversations.participants(org.id, conversation.id)
+    assert [(p.user_id, p.role, p.joined_at) for p in found] == [
+        (member, Role.MEMBER, conversation.created_at), (owner, Role.OWNER, conversation.created_at),
+        (late, Role.MEMBER, conversation.created_at + 5)]
+
+
+async def test_role_of_is_none_for_outsiders_and_other_organizations(
+    storage: Storage, org: Organization, other_org: Organization, make_conversation: MakeConversation
+) -> None:
+    owner, member = new_id(), new_id()
+    conversation = await make_conversation(owner, [owner, member])
+
+    assert await storage.conversations.role_of(org.id, conversation.id, owner) is Role.OWNER
+    assert await storage.conversations.role_of(org.id, conversation.id, member) is Role.MEMBER
+    assert await storage.conversations.role_of(org.id, conversation.id, new_id()) is None
+    assert await storage.conversations.role_of(other_org.id, conversation.id, owner) is None
+    assert await storage.conversations.participants(other_org.id, conversation.id) == []
+
+
+async def test_a_new_owner_id_moves_the_owner_record(
+    storage: Storage, org: Organization, make_conversation: MakeConversation
+) -> None:
+    owner, heir = new_id(), new_id()
+    conversation = await make_conversation(owner, [owner, heir])
+
+    updated = await storage.conversations.update(org.id, conversation.id, {"owner_id": heir})
+
+    assert updated is not None and updated.owner_id == heir
+    roles = {p.user_id: p.role for p in await storage.conversations.participants(org.id, conversation.id)}
+    assert roles == {owner: Role.MEMBER, heir: Role.OWNER}
+
+
+async def test_the_owner_added_back_is_the_owner_record_again(
+    storage: Storage, org: Organization, make_conversation: MakeConversation
+) -> None:
+    a, b = new_id(), new_id()
+    private = await make_conversation(a, [a, b], type="u", opponent_id=b, private_key=":".join(sorted([a, b])))
+    await storage.conversations.remove_participants(org.id, private.id, [a])
+    assert [p.role for p in await storage.conversations.participants(org.id, private.id)] == [Role.MEMBER]
+
+    await storage.conversations.add_participants(org.id, private.id, [a], private.created_at + 1)
+
+    assert await storage.conversations.role_of(org.id, private.id, a) is Role.OWNER
+
+
+async def test_deleting_a_conversation_removes_its_participant_records(
+    storage: Storage, org: Organization, make_conversation: MakeConversation
+) -> None:
+    owner = new_id()
+    conversation = await make_conversation(owner, [owner])
+
+    await storage.conversations.delete(org.id, conversation.id)
+
+    assert await storage.conversations.participants(org.id, conversation.id) == []
+    assert await storage.conversations.role_of(org.id, conversation.id, owner) is None
