@@ -32,6 +32,9 @@ NEWEST_FIRST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
 # What goes with a message when it is deleted, per conversation (records keyed by `cid` and `mid`);
 # storage/mongo/messages.py deletes the same by `mid` (a hidden mark lives on the message itself).
 MESSAGE_CASCADE = (READ_MARKS, REACTIONS)
+# A participant written without a role (by a node still on code older than step 3) reads as a member
+# rather than failing the read; the owner record keeps its role through the owner_id update.
+MISSING_ROLE = Role.MEMBER.value
 
 
 def _lowered(value: Any) -> str | None:
@@ -179,7 +182,7 @@ class MongoConversationRepository(ConversationRepository):
         cursor = self._participants.find(
             {"organization_id": organization_id, "cid": cid}, {"user_id": 1, "role": 1, "joined_at": 1}
         ).sort(JOIN_ORDER)
-        return [Participant(user_id=doc["user_id"], role=doc["role"], joined_at=doc["joined_at"])
+        return [Participant(user_id=doc["user_id"], role=doc.get("role", MISSING_ROLE), joined_at=doc["joined_at"])
                 for doc in await cursor.to_list(length=None)]
 
     async def role_of(self, organization_id: str, cid: str, user_id: str) -> Role | None:
@@ -187,7 +190,7 @@ class MongoConversationRepository(ConversationRepository):
         found = await self._participants.find_one(
             {"organization_id": organization_id, "cid": cid, "user_id": user_id}, {"role": 1}
         )
-        return Role(found["role"]) if found is not None else None
+        return Role(found.get("role", MISSING_ROLE)) if found is not None else None
 
     async def is_participant(self, organization_id: str, cid: str, user_id: str) -> bool:
         """True when the user takes part in the conversation."""

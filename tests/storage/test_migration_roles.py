@@ -3,30 +3,16 @@ conversation's owner is the `owner` record, everyone else a `member`, joined tim
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import uuid
 from pathlib import Path
-from types import ModuleType
 
 from mongomock_motor import AsyncMongoMockClient
 
 from schemas.documents import Role
 from storage.mongo.adapter import MongoStorage
 from storage.sqlite.adapter import SqliteStorage
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _v1_records() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_v1", FIXTURES / "make_v1.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-V1 = _v1_records()
+from tests.storage.v1_fixture import FIXTURES, V1
 
 
 async def test_an_upgraded_v1_file_has_the_owner_record_and_members(tmp_path: Path) -> None:

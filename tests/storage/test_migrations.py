@@ -4,13 +4,11 @@ SQLite steps are atomic, and nodes starting together on one MongoDB migrate once
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import shutil
 import sqlite3
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,20 +23,8 @@ from storage.mongo.adapter import MongoStorage
 from storage.sqlite import migrations as sqlite_migrations
 from storage.sqlite.adapter import SqliteStorage
 from storage.sqlite.database import Database
+from tests.storage.v1_fixture import FIXTURES, V1
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _load_v1_records() -> ModuleType:
-    # The ids and times the version-1 file was filled with (the script is not a package module).
-    spec = importlib.util.spec_from_file_location("make_v1", FIXTURES / "make_v1.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-V1 = _load_v1_records()
 LATEST = len(sqlite_migrations.steps())
 
 

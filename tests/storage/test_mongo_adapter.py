@@ -9,10 +9,10 @@ import pytest
 from mongomock_motor import AsyncMongoMockClient
 
 from schemas.common import new_id
-from schemas.documents import Conversation, DeviceSession, Message, User
+from schemas.documents import Conversation, DeviceSession, Message, Role, User
 from storage.errors import DuplicateError
 from storage.mongo.adapter import MongoStorage
-from storage.mongo.base import CONVERSATIONS, MESSAGES, USERS
+from storage.mongo.base import CONVERSATIONS, MESSAGES, PARTICIPANTS, USERS
 
 
 @pytest.fixture
@@ -210,3 +210,16 @@ async def test_deleting_a_conversation_cascades(mongo: MongoStorage) -> None:
     assert await mongo.conversations.participant_ids("o", cid) == []
     assert await mongo.messages.get("o", sent[1].id) is None
     assert await mongo.messages.read_by_others("o", sent) == set()
+
+
+async def test_a_participant_stored_without_a_role_reads_as_a_member(mongo: MongoStorage) -> None:
+    """A record written by a node still on code older than migration step 3 has no `role`."""
+    org, alice, bob = new_id(), new_id(), new_id()
+    cid = await make_conversation(mongo, org, [alice])
+    await mongo._db[PARTICIPANTS].insert_one(
+        {"_id": new_id(), "organization_id": org, "cid": cid, "user_id": bob, "joined_at": 2000, "read_seq": 0}
+    )
+
+    assert await mongo.conversations.role_of(org, cid, bob) == Role.MEMBER
+    assert [(p.user_id, p.role) for p in await mongo.conversations.participants(org, cid)] == [
+        (alice, Role.OWNER), (bob, Role.MEMBER)]

@@ -6,13 +6,11 @@ that order on the wire), so a change of key, order, absence or null shows here.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 import pytest
-from mypy import api as mypy_api
 from pydantic import ValidationError
 
 from handlers.base import Delivery, Session
@@ -34,6 +32,7 @@ from schemas.events import (
 )
 from server.delivery.bus import LocalBus
 from server.delivery.registry import Registry
+from tests.unit.mypy_snippets import mypy_errors, refused_lines
 
 CID = "65a000000000000000000001"
 MID = "65a000000000000000000002"
@@ -41,7 +40,6 @@ ALICE = "65a0000000000000000000a1"
 BOB = "65a0000000000000000000b0"
 T_MS = 1_700_000_000_123
 T_ISO = "2023-11-14T22:13:20.123Z"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def same_bytes(event: Event, expected: dict[str, Any]) -> None:
@@ -202,12 +200,5 @@ Delivery(("u",), typing, offline="oplog")  # refused: the offline copy is an Off
 
 
 def test_mypy_refuses_a_delivery_of_a_hand_built_packet(tmp_path: Path) -> None:
-    snippet = tmp_path / "deliveries.py"
-    snippet.write_text(SNIPPET)
-    stdout, stderr, _ = mypy_api.run([
-        "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache"),
-        "--follow-imports=silent", "--no-error-summary", str(snippet),
-    ])
-    assert not stderr, stderr
-    refused = {int(found.group(1)) for found in re.finditer(r"deliveries\.py:(\d+): error", stdout)}
-    assert refused == {n for n, line in enumerate(SNIPPET.splitlines(), start=1) if "# refused" in line}, stdout
+    errors = mypy_errors(SNIPPET, tmp_path, "deliveries.py")
+    assert set(errors) == refused_lines(SNIPPET), errors

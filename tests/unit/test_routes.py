@@ -6,19 +6,16 @@ handler declarations; each line that must be refused carries a `# refused` mark.
 
 from __future__ import annotations
 
-import re
 import typing
-from pathlib import Path
 
 import pytest
-from mypy import api as mypy_api
 
 from handlers.base import Context, Outcome, SessionContext
 from handlers.route_table import DuplicateRoute, RouteTable, merge
 from handlers.router import ROUTES
 from schemas.users import UserDelete, UserEdit
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.mypy_snippets import mypy_errors as run_mypy
+from tests.unit.mypy_snippets import refused_lines
 
 SNIPPET = '''
 from handlers.base import Context, Outcome, SessionContext
@@ -52,28 +49,11 @@ async def public_ok(ctx: Context, payload: UserEdit) -> Outcome:
 @pytest.fixture(scope="module")
 def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[int, str]:
     """Line number -> mypy's error text, for the snippet above."""
-    folder = tmp_path_factory.mktemp("route_snippet")
-    snippet = folder / "declarations.py"
-    snippet.write_text(SNIPPET)
-    stdout, stderr, _ = mypy_api.run([
-        "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(folder / "cache"),
-        "--follow-imports=silent", "--no-error-summary", str(snippet),
-    ])
-    assert not stderr, stderr
-    errors: dict[int, str] = {}
-    for line in stdout.splitlines():
-        found = re.match(r".*declarations\.py:(\d+): error: (.*)", line)
-        if found:
-            errors[int(found.group(1))] = found.group(2)
-    return errors
-
-
-def _marked_lines() -> set[int]:
-    return {number for number, line in enumerate(SNIPPET.splitlines(), start=1) if "# refused" in line}
+    return run_mypy(SNIPPET, tmp_path_factory.mktemp("route_snippet"), "declarations.py")
 
 
 def test_mypy_refuses_exactly_the_mismatched_declarations(mypy_errors: dict[int, str]) -> None:
-    assert set(mypy_errors) == _marked_lines()
+    assert set(mypy_errors) == refused_lines(SNIPPET)
 
 
 def test_mypy_names_the_declared_schema_against_the_handler_payload(mypy_errors: dict[int, str]) -> None:
