@@ -273,9 +273,12 @@ async def conversation_list(ctx: SessionContext, payload: ConversationList) -> O
     message and how many messages the caller has not read."""
     session = ctx.session
     org = session.organization_id
-    conversations = await ctx.storage.conversations.list_for_user(
-        org, session.user_id, limit=_page_limit(ctx, payload.limit), **_range(payload.updated_at)
-    )
+    if payload.ids is not None:
+        conversations = await _listed(ctx, payload.ids)
+    else:
+        conversations = await ctx.storage.conversations.list_for_user(
+            org, session.user_id, limit=_page_limit(ctx, payload.limit), **_range(payload.updated_at)
+        )
     messages = ctx.storage.messages
     cids = [conversation.id for conversation in conversations]
     last = await messages.last_visible_many(org, cids, session.user_id)
@@ -290,6 +293,18 @@ async def conversation_list(ctx: SessionContext, payload: ConversationList) -> O
         wire["unread_messages_count"] = unread.get(conversation.id, 0)
         result.append(wire)
     return Outcome(reply={"conversations": result})
+
+
+async def _listed(ctx: SessionContext, ids: list[str]) -> list[Conversation]:
+    """`conversation_list {ids}`: those of the caller's conversations, most recent activity first;
+    an id of a conversation the caller does not take part in (or of another organization) is left out."""
+    session, storage = ctx.session, ctx.storage.conversations
+    found = []
+    for cid in dict.fromkeys(ids):
+        conversation = await storage.get(session.organization_id, cid)
+        if conversation is not None and await storage.is_participant(session.organization_id, cid, session.user_id):
+            found.append(conversation)
+    return sorted(found, key=lambda conversation: (conversation.updated_at, conversation.id), reverse=True)
 
 
 @routes.packet("conversation_search", ConversationSearch)

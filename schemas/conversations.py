@@ -9,6 +9,7 @@ from pydantic import Field, StrictInt, StrictStr
 from schemas.common import ObjectIdStr, RequestModel, TimeRange, limit_field
 
 MAX_CIDS = 100  # ids per `get_participants_by_cids`
+MAX_LISTED_IDS = 10  # ids per `conversation_list {ids}`, as the SAMA server allows
 
 
 class ConversationCreate(RequestModel):
@@ -39,6 +40,7 @@ class ConversationDelete(RequestModel):
 class ConversationList(RequestModel):
     limit: StrictInt | None = limit_field("CONVERSATION_PRELOAD_COUNT")
     updated_at: TimeRange | None = None
+    ids: list[ObjectIdStr] | None = Field(default=None, max_length=MAX_LISTED_IDS)  # exactly these, if given
 
 
 class ConversationSearch(RequestModel):

@@ -136,6 +136,30 @@ async def test_list_shows_only_the_callers_conversations(server: ServerInfo) -> 
     assert await listed(outsider) == []
 
 
+async def test_list_with_ids_answers_exactly_those_of_the_callers_conversations(server: ServerInfo) -> None:
+    """The SAMA web app asks `conversation_list {ids}` for conversations it has ids of: it gets
+    those it takes part in, newest activity first; others' and unknown ids are left out."""
+    alice, bob, carol = await server.user("alice"), await server.user("bob"), await server.user("carol")
+    first, second, third = [await group_id(alice, bob, name=name) for name in ("A", "B", "C")]
+    theirs = await group_id(bob, carol, name="Not Alice's")
+    past = now_ms() - 60_000
+    await set_activity(server, alice, {first: past, second: past + 1000, third: past + 2000})
+
+    answer = await listed(alice, ids=[first, theirs, new_id(), third, first])
+
+    assert [c["_id"] for c in answer] == [third, first]
+    assert all("unread_messages_count" in c for c in answer)
+
+
+async def test_list_with_more_than_ten_ids_is_refused(server: ServerInfo) -> None:
+    alice = await server.user("alice")
+
+    error = await alice.error_of("conversation_list", {"ids": [new_id() for _ in range(11)]})
+
+    assert error["status"] == 422 and "'ids'" in error["message"]
+    assert await listed(alice, ids=[new_id() for _ in range(10)]) == []
+
+
 # -- conversation_search -------------------------------------------------------------------------
 
 

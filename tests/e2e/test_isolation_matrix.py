@@ -185,7 +185,10 @@ MATRIX: dict[str, tuple[Attempt, ...]] = {
         accepted(lambda w: {"id": w.b.group, "participants": {"remove": [uid(w.a.alice)]}}),
     ),
     "conversation_delete": refused(404, lambda w: {"id": w.a.group}, lambda w: {"id": w.a.private}),
-    "conversation_list": (accepted(lambda w: {}), accepted(lambda w: {"updated_at": {"gt": 0}})),
+    "conversation_list": (accepted(lambda w: {}), accepted(lambda w: {"updated_at": {"gt": 0}}),
+                          accepted(lambda w: {"ids": [w.a.group, w.a.private, w.b.group]},
+                                   holds(lambda answer, w: [c["_id"] for c in answer["conversations"]]
+                                         == [w.b.group]))),
     "conversation_search": (accepted(lambda w: {"name": "A-team"}, equals("conversations", [])),
                             accepted(lambda w: {"name": "A"}, equals("conversations", []))),
     "get_participants_by_cids": (accepted(
