@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from handlers.ports import LoginAttempt
 from protocol.errors import too_many_logins
+from server.cluster.link import REDIS_ERRORS, RedisBreaker
 from server.config import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ WINDOW = 60.0  # seconds: the limit is per minute
 KEY_PREFIX = "login_attempts:"
 MEMORY_PRUNE_AT = 10_000  # counters kept in memory before expired ones are swept
 MEMORY_MAX = 100_000  # beyond it the oldest counters are dropped (an address spray cannot grow memory)
-REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 # Gives back one attempt only while the counter exists: a DECR of an expired key would create one
 # without expiry.
@@ -125,13 +124,13 @@ class RedisCounters:
 
 
 class FallbackCounters:
-    """Redis while it answers; this node's memory for `cooldown` seconds after it fails."""
+    """Redis while it answers; this node's memory while the breaker is open (its cooldown after a
+    failure), the same breaker the cluster link and the push queue use."""
 
-    def __init__(self, redis: RedisCounters, memory: MemoryCounters, cooldown: float) -> None:
+    def __init__(self, redis: RedisCounters, memory: MemoryCounters, breaker: RedisBreaker) -> None:
         self.redis = redis
         self.memory = memory
-        self.cooldown = cooldown
-        self._skip_until = 0.0
+        self.breaker = breaker
 
     async def add(self, keys: list[str]) -> list[tuple[int, float]]:
         result = await self._try("add", keys)
@@ -146,13 +145,14 @@ class FallbackCounters:
         await self.memory.clear(key)
 
     async def _try(self, name: str, argument: Any) -> Any:
-        if time.monotonic() < self._skip_until:
+        if not self.breaker.closed:
             return None
         try:
             return await getattr(self.redis, name)(argument)
         except REDIS_ERRORS as exc:
-            log.warning("login counters: redis failed (%s); counting in memory for %.1f s", exc, self.cooldown)
-            self._skip_until = time.monotonic() + self.cooldown
+            log.warning("login counters: redis failed (%s); counting in memory for %.1f s", exc,
+                        self.breaker.cooldown)
+            self.breaker.trip()
             return None
 
 
@@ -168,7 +168,8 @@ class LoginLimits:
             return cls(settings.login_rate_limit_per_minute, memory)
         redis = RedisCounters(settings.redis_url, settings.redis_command_timeout)
         return cls(settings.login_rate_limit_per_minute,
-                   FallbackCounters(redis, memory, settings.redis_breaker_cooldown))
+                   FallbackCounters(redis, memory, RedisBreaker(settings.redis_command_timeout,
+                                                                settings.redis_breaker_cooldown)))
 
     async def begin(self, organization_id: str, login: str, address: str | None) -> LoginAttempt:
         """Counts an attempt; 429 (`retry_after`) when the login or the address is over the limit."""
